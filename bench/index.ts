@@ -1,0 +1,19 @@
+/**
+ * Every benchmark, in one process so that the ratios compare like with like. `npm run bench`; pass
+ * names to run some only (`npm run bench -- lru memo`).
+ */
+const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  lru: () => import("./lru.js")
+}
+
+const wanted = process.argv.slice(2)
+const chosen = wanted.length === 0 ? Object.keys(suites) : wanted
+console.log(`# effect-lru-cache benchmarks (node ${process.version}, medians of interleaved rounds)`)
+for (const name of chosen) {
+  const suite = suites[name]
+  if (suite === undefined) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(suites).join(", ")}`)
+    process.exit(1)
+  }
+  await (await suite()).run()
+}

@@ -1,0 +1,159 @@
+/**
+ * Get/set throughput through the service on skewed workloads, against effect's `Cache` and against
+ * `lru-cache` called inside `Effect.sync`, all driven by the same Effect loop.
+ */
+import * as Cache from "effect/Cache"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { LRUCache } from "lru-cache"
+import * as Lru from "../src/Lru.js"
+import * as LruCache from "../src/LruCache.js"
+import { compare, report } from "./harness.js"
+
+/** A Zipf-like key sequence: key i is drawn with probability proportional to 1 / (i + 1)^skew. */
+const zipfKeys = (count: number, keySpace: number, skew: number, seed: number): Array<number> => {
+  const weights = Array.from({ length: keySpace }, (_, i) => 1 / (i + 1) ** skew)
+  const cumulative: Array<number> = []
+  let total = 0
+  for (const w of weights) cumulative.push((total += w))
+  let state = seed
+  const random = () => {
+    // mulberry32: a seeded generator, so every contender sees the same sequence in every round
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const keys: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const target = random() * total
+    let low = 0
+    let high = keySpace - 1
+    while (low < high) {
+      const mid = (low + high) >> 1
+      if (cumulative[mid]! < target) low = mid + 1
+      else high = mid
+    }
+    keys.push(low)
+  }
+  return keys
+}
+
+interface Workload {
+  readonly name: string
+  readonly keys: ReadonlyArray<number>
+  /** Whether operation i is a read (get, and set on a miss) rather than a plain set. */
+  readonly reads: ReadonlyArray<boolean>
+  readonly capacity: number
+}
+
+const workload = (
+  name: string,
+  keySpace: number,
+  skew: number,
+  readShare: number,
+  capacity: number
+): Workload => {
+  const operations = 200_000
+  const keys = zipfKeys(operations, keySpace, skew, 42)
+  const reads = zipfKeys(operations, 100, 0, 7).map((r) => r < readShare * 100)
+  return { name, keys, reads, capacity }
+}
+
+/** The same loop for every contender: a read is get, then set on a miss; a write is set. */
+const loop = (
+  w: Workload,
+  get: (key: number) => Effect.Effect<Option.Option<number>>,
+  set: (key: number, value: number) => Effect.Effect<void>
+) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < w.keys.length; i++) {
+      const key = w.keys[i]!
+      if (w.reads[i]) {
+        const found = yield* get(key)
+        if (Option.isNone(found)) yield* set(key, key)
+      } else {
+        yield* set(key, key)
+      }
+    }
+    return w.keys.length
+  })
+
+const contenders = (w: Workload) => [
+  {
+    name: "LruCache",
+    run: () =>
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.flatMap(LruCache.make<number, number>({ capacity: w.capacity }), (cache) =>
+            loop(
+              w,
+              (key) => cache.get(key),
+              (key, value) => cache.set(key, value)
+            )
+          )
+        )
+      )
+  },
+  {
+    name: "lru-cache in Effect.sync",
+    run: () => {
+      const cache = new LRUCache<number, number>({ max: w.capacity })
+      return Effect.runPromise(
+        loop(
+          w,
+          (key) => Effect.sync(() => Option.fromNullable(cache.get(key))),
+          (key, value) => Effect.sync(() => void cache.set(key, value))
+        )
+      )
+    }
+  },
+  {
+    name: "effect Cache",
+    run: () =>
+      Effect.runPromise(
+        Effect.flatMap(
+          Cache.make({
+            capacity: w.capacity,
+            timeToLive: Duration.infinity,
+            lookup: (key: number) => Effect.succeed(key)
+          }),
+          (cache) =>
+            loop(
+              w,
+              (key) => Effect.map(cache.getOption(key), (found) => found),
+              (key, value) => cache.set(key, value)
+            )
+        )
+      )
+  },
+  {
+    name: "Lru (pure, no Effect)",
+    run: async () => {
+      let lru = Lru.empty<number, number>(w.capacity)
+      for (let i = 0; i < w.keys.length; i++) {
+        const key = w.keys[i]!
+        if (w.reads[i]) {
+          const [found, next] = Lru.get(lru, key, 0)
+          lru = next
+          if (Option.isNone(found)) lru = Lru.set(lru, key, key, 0)[1]
+        } else {
+          lru = Lru.set(lru, key, key, 0)[1]
+        }
+      }
+      return w.keys.length
+    }
+  }
+]
+
+export const run = async (): Promise<void> => {
+  const workloads = [
+    workload("read-heavy: 90% reads, Zipf 1.0 over 100k keys, capacity 10k", 100_000, 1.0, 0.9, 10_000),
+    workload("miss-heavy: 90% reads, Zipf 0.6 over 1M keys, capacity 10k", 1_000_000, 0.6, 0.9, 10_000)
+  ]
+  for (const w of workloads) {
+    const results = await compare(contenders(w), { rounds: 7, warmup: 2 })
+    report(`get/set, ${w.name}`, results, ["lru-cache in Effect.sync", "effect Cache"])
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The pure, immutable LRU + TTL data type behind the cache service.
+ *
+ * Every operation returns a new `Lru` and leaves its input untouched: each version, once made,
+ * answers the same forever. Time is a parameter (`now`, epoch milliseconds), never read. Operations
+ * that remove entries return what they removed with the next version (`[removed, next]`, the shape
+ * `Ref.modify` takes).
+ *
+ * Versions are persistent by rerooting (Baker's "shallow binding"; Conchon & Filliâtre's persistent
+ * arrays): the newest version owns a mutable hash map + doubly linked recency list + expiry heap,
+ * and every older version keeps the undo log that leads back to it. Working on the newest version
+ * costs what a mutable LRU costs; reading an old version first replays the logs back to it.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
+import type { Pipeable } from "effect/Pipeable"
+import type * as Types from "effect/Types"
+import * as internal from "./internal/lru.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * An immutable LRU cache value with per-entry time to live.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lru<in out K, in out V> extends Pipeable {
+  readonly [TypeId]: {
+    readonly _K: Types.Invariant<K>
+    readonly _V: Types.Invariant<V>
+  }
+  /** The most live entries this value holds. */
+  readonly capacity: number
+}
+
+/**
+ * Why an entry left the cache.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RemovalCause =
+  /** Removed to make room for a new key: the least recently used live entry. */
+  | "evicted"
+  /** Its time to live ran out. */
+  | "expired"
+  /** Removed by `delete`. */
+  | "deleted"
+  /** Overwritten by a `set` of the same key (also one with no time to live left, which stores nothing). */
+  | "replaced"
+  /** Removed by `clear`. */
+  | "cleared"
+
+/**
+ * An entry that left the cache, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Removal<K, V> {
+  readonly key: K
+  readonly value: V
+  readonly cause: RemovalCause
+}
+
+/**
+ * An empty `Lru` holding at most `capacity` live entries. Throws a `RangeError` unless `capacity` is
+ * a positive safe integer (`LruCache.make` validates its options into a typed error first).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: <K, V>(capacity: number) => Lru<K, V> = internal.empty
+
+/**
+ * Looks `key` up at time `now`. A hit makes the key the most recently used; an expired entry is
+ * removed (a removal with cause `"expired"`). When nothing changes (a miss, or a hit on the most
+ * recently used key), the returned version is `self`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const get: <K, V>(self: Lru<K, V>, key: K, now: number) => readonly [Option.Option<V>, Lru<K, V>] =
+  internal.get
+
+/**
+ * Inserts or replaces `key` at time `now`; the key becomes the most recently used and its time to
+ * live (default: none) restarts. A time to live of zero or less stores nothing and removes the key's
+ * entry. Inserting a new key into a full value first removes expired entries, then, if still full,
+ * evicts the least recently used live entry.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const set: <K, V>(
+  self: Lru<K, V>,
+  key: K,
+  value: V,
+  now: number,
+  timeToLive?: Duration.DurationInput
+) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.set
+
+/**
+ * Like {@link set}, with the expiry given as an absolute time in epoch milliseconds (`Infinity`:
+ * never). Used to restore persisted entries.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setExpiresAt: <K, V>(
+  self: Lru<K, V>,
+  key: K,
+  value: V,
+  now: number,
+  expiresAt: number
+) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.setExpiresAt
+
+/**
+ * Removes `key`. The removal has cause `"deleted"` when the entry was live, `"expired"` when it had
+ * expired (and then `delete` reports that nothing live was removed).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const remove: <K, V>(
+  self: Lru<K, V>,
+  key: K,
+  now: number
+) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.remove
+
+/**
+ * Removes every entry: live ones with cause `"cleared"`, expired ones with cause `"expired"`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const clear: <K, V>(
+  self: Lru<K, V>,
+  now: number
+) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.clear
+
+/**
+ * Removes every entry expired at `now`, soonest expiry first.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const removeExpired: <K, V>(
+  self: Lru<K, V>,
+  now: number
+) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.removeExpired
+
+/**
+ * The live value of `key`, touching neither recency nor counters.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const peek: <K, V>(self: Lru<K, V>, key: K, now: number) => Option.Option<V> = internal.peek
+
+/**
+ * Whether `key` has a live entry, touching neither recency nor counters.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const has: <K, V>(self: Lru<K, V>, key: K, now: number) => boolean = internal.has
+
+/**
+ * Time left before `key` expires: `Duration.infinity` for an entry without expiry, `None` when
+ * there is no live entry.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const remainingTtl: <K, V>(self: Lru<K, V>, key: K, now: number) => Option.Option<Duration.Duration> =
+  internal.remainingTtl
+
+/**
+ * The number of live entries at `now`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const size: <K, V>(self: Lru<K, V>, now: number) => number = internal.size
+
+/**
+ * Live keys at `now`, most recently used first.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const keys: <K, V>(self: Lru<K, V>, now: number) => Array<K> = internal.keys
+
+/**
+ * Live values at `now`, most recently used first.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const values: <K, V>(self: Lru<K, V>, now: number) => Array<V> = internal.values
+
+/**
+ * Live entries at `now`, most recently used first.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const entries: <K, V>(self: Lru<K, V>, now: number) => Array<readonly [K, V]> = internal.entries
+
+/**
+ * Live entries at `now` with their absolute expiry (`Infinity`: never), least recently used first:
+ * the order in which {@link setExpiresAt} rebuilds the same recency.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const toPersisted: <K, V>(
+  self: Lru<K, V>,
+  now: number
+) => Array<{ readonly key: K; readonly value: V; readonly expiresAt: number }> = internal.toPersisted
+
+/**
+ * Checks the invariants of a version: the hash index, the recency list and the expiry heap agree,
+ * sizes match, the heap is ordered, and no more than `capacity` entries are stored. For tests.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isValid: <K, V>(self: Lru<K, V>) => boolean = internal.isValid
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLru: (u: unknown) => u is Lru<unknown, unknown> = internal.isLru

@@ -1,0 +1,213 @@
+/**
+ * The cache service: an immutable {@link Lru} held in a `Ref`, read and written atomically by any
+ * number of fibers, with time from `Clock`, a background sweep of expired entries, single-flight
+ * `getOrCompute`, a stream of removals and optional persistence.
+ *
+ * @since 0.1.0
+ */
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type { Pipeable } from "effect/Pipeable"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { InvalidOption, PersistenceError } from "./CacheError.js"
+import type { Persistence } from "./CachePersistence.js"
+import * as internal from "./internal/cache.js"
+import type { Removal } from "./Lru.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Per-write options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetOptions {
+  /**
+   * How long the entry lives, from now. Default: the cache's `timeToLive`. `Duration.infinity`
+   * never expires; a duration of zero or less stores nothing and removes the key's entry.
+   */
+  readonly timeToLive?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of {@link LruCache.getOrCompute}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ComputeOptions<V> {
+  /**
+   * How long a computed value lives: a duration, or a function of the value (so that, say, an
+   * empty answer lives shorter). Zero or less returns the value to every waiter but stores nothing.
+   * Default: the cache's `timeToLive`.
+   */
+  readonly timeToLive?: Duration.DurationInput | ((value: V) => Duration.DurationInput) | undefined
+}
+
+/**
+ * Counters since the cache was made. A hit is a `get` or `getOrCompute` that found a live entry; a
+ * miss is one that did not (a `getOrCompute` that joins a computation already running counts as a
+ * miss, but only one load).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CacheStats {
+  readonly hits: number
+  readonly misses: number
+  /** Live entries removed to make room: always the least recently used one. */
+  readonly evictions: number
+  /** Entries removed because their time to live ran out (on access, by the sweep, or to make room). */
+  readonly expirations: number
+  /** Live entries now. */
+  readonly size: number
+  /** `getOrCompute` computations that succeeded. */
+  readonly loadSuccesses: number
+  /** `getOrCompute` computations that failed, died or were interrupted. */
+  readonly loadFailures: number
+}
+
+/**
+ * A removal, as seen on {@link LruCache.events}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RemovalEvent<K, V> = Removal<K, V>
+
+/**
+ * An LRU cache with time to live. `E` is what a write can fail with: `never` in memory,
+ * `PersistenceError` when a persistence backend cannot keep its durability promise (the write still
+ * took effect in memory).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
+  readonly [TypeId]: TypeId
+  /** The most live entries the cache holds. */
+  readonly capacity: number
+  /** The live value of `key`; a hit makes the key the most recently used. */
+  readonly get: (key: K) => Effect.Effect<Option.Option<V>>
+  /** Inserts or replaces; the key becomes the most recently used and its time to live restarts. */
+  readonly set: (key: K, value: V, options?: SetOptions) => Effect.Effect<void, E>
+  /**
+   * The live value of `key`, or else the result of `compute`, run once for all the fibers that ask
+   * for `key` while it runs. A success is stored and returned to all of them; a failure reaches all
+   * of them and is not stored. Interrupting one caller does not interrupt a computation that others
+   * still wait for.
+   */
+  readonly getOrCompute: <E2, R>(
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options?: ComputeOptions<V>
+  ) => Effect.Effect<V, E | E2, R>
+  /** Whether `key` has a live entry; touches neither recency nor stats. */
+  readonly has: (key: K) => Effect.Effect<boolean>
+  /** The live value of `key`; touches neither recency nor stats. */
+  readonly peek: (key: K) => Effect.Effect<Option.Option<V>>
+  /** Removes `key`; true iff a live entry was removed. */
+  readonly delete: (key: K) => Effect.Effect<boolean, E>
+  /** Removes every entry. */
+  readonly clear: Effect.Effect<void, E>
+  /** The number of live entries. */
+  readonly size: Effect.Effect<number>
+  /** Live keys, most recently used first. */
+  readonly keys: Effect.Effect<ReadonlyArray<K>>
+  /** Live values, most recently used first. */
+  readonly values: Effect.Effect<ReadonlyArray<V>>
+  /** Live entries, most recently used first. */
+  readonly entries: Effect.Effect<ReadonlyArray<readonly [K, V]>>
+  /** Time left before `key` expires: `Duration.infinity` without expiry, `None` without a live entry. */
+  readonly remainingTtl: (key: K) => Effect.Effect<Option.Option<Duration.Duration>>
+  readonly stats: Effect.Effect<CacheStats>
+  /** Removals with their cause, from the moment the stream is run. */
+  readonly events: Stream.Stream<RemovalEvent<K, V>>
+  /** A queue of removals, subscribed when this effect runs, until the scope closes. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<RemovalEvent<K, V>>, never, Scope.Scope>
+}
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<K, V, E = never, R = never> {
+  /** The most live entries the cache holds: a positive integer. Required. */
+  readonly capacity: number
+  /** Default time to live of an entry. Default: `Duration.infinity`, entries never expire. */
+  readonly timeToLive?: Duration.DurationInput | undefined
+  /**
+   * How often a background fiber removes expired entries (they are also removed when touched, and
+   * before any eviction). Default: 1 minute. `Duration.infinity` turns the sweep off.
+   */
+  readonly sweepInterval?: Duration.DurationInput | undefined
+  /** Where the cache persists: see `CachePersistence`. Default: memory only. */
+  readonly persistence?: Persistence<K, V, E, R> | undefined
+}
+
+/**
+ * Makes a cache living in the current scope. When the scope closes, the sweep stops and the
+ * persistence backend, if any, flushes and closes its files, whatever way the scope ends.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { LruCache } from "effect-lru-cache"
+ *
+ * const program = Effect.gen(function* () {
+ *   const cache = yield* LruCache.make<string, number>({ capacity: 2, timeToLive: Duration.minutes(5) })
+ *   yield* cache.set("a", 1)
+ *   return yield* cache.get("a") // Option.some(1)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <K, V, E = never, R = never>(
+  options: Options<K, V, E, R>
+) => Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> = internal.make
+
+/**
+ * A layer that provides a cache under a tag of your own.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import { LruCache } from "effect-lru-cache"
+ *
+ * class Sessions extends Context.Tag("Sessions")<Sessions, LruCache.LruCache<string, string>>() {}
+ * const SessionsLive = LruCache.layer(Sessions, { capacity: 10_000 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: <I, K, V, E = never, R = never>(
+  tag: Context.Tag<I, LruCache<K, V, E>>,
+  options: Options<K, V, E, R>
+) => Layer.Layer<I, InvalidOption | PersistenceError, R> = internal.layer
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isLruCache: (u: unknown) => u is LruCache<unknown, unknown, unknown> = internal.isLruCache

@@ -81,9 +81,23 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     return pipeArguments(this, arguments)
   }
 
-  /** Runs `f` on the state atomically, with the time of the cache's `Clock`. */
-  private modify<A>(f: (state: Lru<K, V>, now: number) => readonly [A, Lru<K, V>]): Effect.Effect<A> {
-    return Ref.modify(this.state, (state) => f(state, this.clock.unsafeCurrentTimeMillis()))
+  /**
+   * The time for an operation on `state`, from the cache's `Clock`. When no entry can expire and
+   * the operation brings no expiry (`timeToLive` infinite), no answer depends on the time and the
+   * clock is not read: on some machines reading it costs more than the operation itself.
+   */
+  private now(state: Lru<K, V>, timeToLive = Number.POSITIVE_INFINITY): number {
+    return timeToLive === Number.POSITIVE_INFINITY && !lru.hasExpiringEntries(state)
+      ? 0
+      : this.clock.unsafeCurrentTimeMillis()
+  }
+
+  /** Runs `f` on the state atomically. */
+  private modify<A>(
+    f: (state: Lru<K, V>, now: number) => readonly [A, Lru<K, V>],
+    timeToLive = Number.POSITIVE_INFINITY
+  ): Effect.Effect<A> {
+    return Ref.modify(this.state, (state) => f(state, this.now(state, timeToLive)))
   }
 
   private read<A>(f: (state: Lru<K, V>, now: number) => A): Effect.Effect<A> {
@@ -124,8 +138,9 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   }
 
   get(key: K): Effect.Effect<Option.Option<V>> {
-    return this.modify((state, now) => {
-      const result = lru.get(state, key, now)
+    // The hot path: one closure, one atomic step.
+    return Ref.modify(this.state, (state) => {
+      const result = lru.get(state, key, this.now(state))
       this.publish(state, result[1])
       if (Option.isSome(result[0])) this.hits++
       else this.misses++
@@ -158,13 +173,16 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, E> {
     const timeToLive = this.millisOf(options?.timeToLive)
     if (this.backend === undefined) {
-      return this.modify((state, now) => {
+      return Ref.modify(this.state, (state) => {
+        const now = this.now(state, timeToLive)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
         this.publish(state, next)
         return [undefined, next]
       })
     }
-    return Effect.flatten(this.modify((state, now) => this.write(state, key, value, now, now + timeToLive)))
+    return Effect.flatten(
+      this.modify((state, now) => this.write(state, key, value, now, now + timeToLive), timeToLive)
+    )
   }
 
   getOrCompute<E2, R>(
@@ -227,6 +245,12 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     deferred: Deferred.Deferred<V, E | E2>,
     options: LruCache.ComputeOptions<V> | undefined
   ): Effect.Effect<void> {
+    const ttl = options?.timeToLive
+    const millis = Exit.isFailure(exit)
+      ? 0
+      : typeof ttl === "function"
+        ? lru.timeToLiveMillis(ttl(exit.value))
+        : this.millisOf(ttl)
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
       MutableHashMap.remove(this.running, key)
       if (Exit.isFailure(exit)) {
@@ -234,10 +258,8 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
         return [Effect.void, state]
       }
       this.loadSuccesses++
-      const ttl = options?.timeToLive
-      const millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit.value)) : this.millisOf(ttl)
       return this.write(state, key, exit.value, now, now + millis)
-    })
+    }, millis)
     return Effect.flatMap(Effect.flatMap(stored, Effect.exit), (durable) =>
       Deferred.done(deferred, (Exit.isFailure(durable) ? durable : exit) as Exit.Exit<V, E | E2>)
     )

@@ -650,6 +650,18 @@ export const toPersisted = <K, V>(
   collect(self, now, (node) => ({ key: node.key, value: node.value, expiresAt: node.expiresAt })).reverse()
 
 /**
+ * Whether any entry of `self` has a finite expiry. When none has, and a write brings none, no
+ * answer depends on the time, and the caller may skip reading its clock.
+ *
+ * @internal
+ */
+export const hasExpiringEntries = <K, V>(lru: Lru.Lru<K, V>): boolean => {
+  const self = impl(lru)
+  reroot(self)
+  return self.store.heap.length > 0
+}
+
+/**
  * What the operation that made `self` removed. Meaningful only for a version just made by an
  * operation (`next !== self`).
  *

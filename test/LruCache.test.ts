@@ -1,0 +1,940 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
+import fc from "fast-check"
+import { InvalidOption } from "../src/CacheError.js"
+import * as LruCache from "../src/LruCache.js"
+import * as M from "./model.js"
+
+const show = <A>(option: Option.Option<A>): { readonly some: A } | "none" =>
+  Option.isSome(option) ? { some: option.value } : "none"
+
+const millis = (option: Option.Option<Duration.Duration>): { readonly some: number } | "none" =>
+  show(Option.map(option, Duration.toMillis))
+
+const drain = <A>(queue: Queue.Dequeue<A>): Effect.Effect<Array<A>> =>
+  Effect.map(Queue.takeAll(queue), Chunk.toArray)
+
+/** Lets forked fibers run up to their next suspension. */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** Waits, without real time, until `condition` holds (fibers get to run in between). */
+const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effect.Effect<void, E | Error, R> =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 10_000; i++) {
+      if (yield* condition) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.fail(new Error("condition never held"))
+  })
+
+describe("LruCache", () => {
+  describe("basics", () => {
+    it.scoped("get, set, has, peek, delete, size, keys, values, entries", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 3 })
+        expect(LruCache.isLruCache(cache)).toBe(true)
+        expect(LruCache.isLruCache({})).toBe(false)
+        expect(cache.capacity).toBe(3)
+        expect(show(yield* cache.get("a"))).toEqual("none")
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2)
+        expect(show(yield* cache.get("a"))).toEqual({ some: 1 })
+        expect(yield* cache.has("b")).toBe(true)
+        expect(show(yield* cache.peek("b"))).toEqual({ some: 2 })
+        expect(yield* cache.size).toBe(2)
+        expect(yield* cache.keys).toEqual(["a", "b"])
+        expect(yield* cache.values).toEqual([1, 2])
+        expect(yield* cache.entries).toEqual([
+          ["a", 1],
+          ["b", 2]
+        ])
+        expect(yield* cache.delete("a")).toBe(true)
+        expect(yield* cache.delete("a")).toBe(false)
+        expect(yield* cache.keys).toEqual(["b"])
+        yield* cache.clear
+        expect(yield* cache.size).toBe(0)
+        const stats = yield* cache.stats
+        expect(stats).toMatchObject({ hits: 1, misses: 1, evictions: 0, expirations: 0, size: 0 })
+      })
+    )
+
+    it.scoped("evicts exactly the least recently used live entry", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 3 })
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2)
+        yield* cache.set("c", 3)
+        yield* cache.get("a")
+        yield* cache.peek("b")
+        yield* cache.has("b")
+        yield* cache.remainingTtl("b")
+        yield* cache.set("d", 4)
+        expect(yield* cache.keys).toEqual(["d", "a", "c"])
+        yield* cache.set("c", 30)
+        yield* cache.set("e", 5)
+        expect(yield* cache.keys).toEqual(["e", "c", "d"])
+        expect((yield* cache.stats).evictions).toBe(2)
+      })
+    )
+
+    it.scoped("a getOrCompute hit returns the stored value and makes the key most recent", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 2 })
+        const runs = yield* Ref.make(0)
+        const compute = Effect.as(
+          Ref.update(runs, (n) => n + 1),
+          99
+        )
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2)
+        expect(yield* cache.getOrCompute("a", compute)).toBe(1)
+        expect(yield* Ref.get(runs)).toBe(0)
+        yield* cache.set("c", 3)
+        expect(yield* cache.keys).toEqual(["c", "a"])
+        expect(yield* cache.getOrCompute("b", compute)).toBe(99)
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(show(yield* cache.peek("b"))).toEqual({ some: 99 })
+        expect(yield* cache.stats).toMatchObject({ hits: 1, misses: 1, loadSuccesses: 1, loadFailures: 0 })
+      })
+    )
+
+    it.scoped("getOrCompute stores with the given time to live, also one computed from the value", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4, timeToLive: "1 minute" })
+        yield* cache.getOrCompute("fixed", Effect.succeed(1), { timeToLive: "10 millis" })
+        yield* cache.getOrCompute("small", Effect.succeed(2), {
+          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+        })
+        yield* cache.getOrCompute("large", Effect.succeed(20), {
+          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+        })
+        yield* cache.getOrCompute("default", Effect.succeed(3))
+        expect(millis(yield* cache.remainingTtl("fixed"))).toEqual({ some: 10 })
+        expect(millis(yield* cache.remainingTtl("small"))).toEqual({ some: 20 })
+        expect(millis(yield* cache.remainingTtl("large"))).toEqual({ some: Number.POSITIVE_INFINITY })
+        expect(millis(yield* cache.remainingTtl("default"))).toEqual({ some: 60_000 })
+        expect(yield* cache.getOrCompute("none", Effect.succeed(4), { timeToLive: 0 })).toBe(4)
+        expect(yield* cache.has("none")).toBe(false)
+      })
+    )
+  })
+
+  describe("time to live", () => {
+    it.scoped("an entry set at t with ttl d is live at t + d - 1 ms and gone at t + d", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4, timeToLive: "100 millis" })
+        const events = yield* cache.subscribe
+        yield* TestClock.adjust("5 millis")
+        yield* cache.set("a", 1)
+        yield* TestClock.adjust("99 millis")
+        expect(yield* cache.has("a")).toBe(true)
+        expect(show(yield* cache.get("a"))).toEqual({ some: 1 })
+        yield* TestClock.adjust("1 millis")
+        expect(yield* cache.has("a")).toBe(false)
+        expect(show(yield* cache.peek("a"))).toEqual("none")
+        expect(yield* cache.size).toBe(0)
+        expect(show(yield* cache.get("a"))).toEqual("none")
+        expect(yield* cache.stats).toMatchObject({ hits: 1, misses: 1, expirations: 1, size: 0 })
+        expect(yield* drain(events)).toEqual([{ key: "a", value: 1, cause: "expired" }])
+      })
+    )
+
+    it.scoped("a per-entry ttl overrides the default one", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4, timeToLive: "100 millis" })
+        yield* cache.set("default", 1)
+        yield* cache.set("short", 2, { timeToLive: "10 millis" })
+        yield* cache.set("long", 3, { timeToLive: Duration.seconds(1) })
+        yield* cache.set("forever", 4, { timeToLive: Duration.infinity })
+        yield* TestClock.adjust("10 millis")
+        expect(yield* cache.keys).toEqual(["forever", "long", "default"])
+        yield* TestClock.adjust("90 millis")
+        expect(yield* cache.keys).toEqual(["forever", "long"])
+        yield* TestClock.adjust("900 millis")
+        expect(yield* cache.keys).toEqual(["forever"])
+        yield* TestClock.adjust(Duration.hours(1))
+        expect(yield* cache.keys).toEqual(["forever"])
+      })
+    )
+
+    it.scoped("remainingTtl counts down; infinity without expiry; none without a live entry", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        yield* cache.set("a", 1, { timeToLive: "1 second" })
+        yield* cache.set("b", 2)
+        expect(millis(yield* cache.remainingTtl("a"))).toEqual({ some: 1_000 })
+        yield* TestClock.adjust("300 millis")
+        expect(millis(yield* cache.remainingTtl("a"))).toEqual({ some: 700 })
+        const b = yield* cache.remainingTtl("b")
+        expect(Option.map(b, (d) => Duration.equals(d, Duration.infinity))).toEqual(Option.some(true))
+        expect(millis(yield* cache.remainingTtl("zz"))).toEqual("none")
+        yield* TestClock.adjust("700 millis")
+        expect(millis(yield* cache.remainingTtl("a"))).toEqual("none")
+        yield* cache.set("a", 1, { timeToLive: "1 second" })
+        expect(millis(yield* cache.remainingTtl("a"))).toEqual({ some: 1_000 })
+      })
+    )
+
+    it.scoped("a set with a ttl of zero or less stores nothing and removes the entry", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", 1)
+        yield* cache.set("a", 2, { timeToLive: 0 })
+        expect(yield* cache.has("a")).toBe(false)
+        yield* cache.set("b", 3, { timeToLive: -10 })
+        expect(yield* cache.size).toBe(0)
+        expect(yield* drain(events)).toEqual([{ key: "a", value: 1, cause: "replaced" }])
+      })
+    )
+
+    it.scoped("an expired entry never causes a live one to be evicted", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 2, sweepInterval: Duration.infinity })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", 1, { timeToLive: "10 millis" })
+        yield* cache.set("b", 2)
+        yield* TestClock.adjust("10 millis")
+        yield* cache.set("c", 3)
+        expect(yield* cache.keys).toEqual(["c", "b"])
+        expect(yield* cache.stats).toMatchObject({ evictions: 0, expirations: 1, size: 2 })
+        expect(yield* drain(events)).toEqual([{ key: "a", value: 1, cause: "expired" }])
+      })
+    )
+
+    it.scoped("the background sweep removes expired entries without any access", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({
+          capacity: 4,
+          timeToLive: "100 millis",
+          sweepInterval: "1 second"
+        })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2, { timeToLive: Duration.infinity })
+        yield* TestClock.adjust("1 second")
+        const event = yield* Queue.take(events)
+        expect(event).toEqual({ key: "a", value: 1, cause: "expired" })
+        expect(yield* cache.stats).toMatchObject({ expirations: 1, size: 1, hits: 0, misses: 0 })
+        yield* cache.set("c", 3)
+        yield* TestClock.adjust("1 second")
+        expect(yield* Queue.take(events)).toEqual({ key: "c", value: 3, cause: "expired" })
+        expect((yield* cache.stats).expirations).toBe(2)
+        expect(yield* cache.keys).toEqual(["b"])
+      })
+    )
+
+    it.scoped("with the sweep turned off, nothing is removed until touched", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({
+          capacity: 4,
+          timeToLive: "100 millis",
+          sweepInterval: Duration.infinity
+        })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", 1)
+        yield* TestClock.adjust("1 hour")
+        yield* settle
+        expect(yield* Queue.size(events)).toBe(0)
+        expect(yield* cache.delete("a")).toBe(false)
+        expect(yield* drain(events)).toEqual([{ key: "a", value: 1, cause: "expired" }])
+        expect((yield* cache.stats).expirations).toBe(1)
+      })
+    )
+  })
+
+  describe("events", () => {
+    it.scoped("subscribe sees every removal with its cause", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 2 })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2)
+        yield* cache.set("c", 3)
+        expect(yield* drain(events)).toEqual([{ key: "a", value: 1, cause: "evicted" }])
+        yield* cache.set("b", 20)
+        expect(yield* drain(events)).toEqual([{ key: "b", value: 2, cause: "replaced" }])
+        yield* cache.set("b", 200, { timeToLive: Duration.zero })
+        expect(yield* drain(events)).toEqual([{ key: "b", value: 20, cause: "replaced" }])
+        expect(yield* cache.delete("c")).toBe(true)
+        expect(yield* drain(events)).toEqual([{ key: "c", value: 3, cause: "deleted" }])
+        expect(yield* cache.delete("c")).toBe(false)
+        yield* cache.set("d", 4, { timeToLive: "10 millis" })
+        yield* TestClock.adjust("10 millis")
+        expect(show(yield* cache.get("d"))).toEqual("none")
+        expect(yield* drain(events)).toEqual([{ key: "d", value: 4, cause: "expired" }])
+        yield* cache.set("e", 5)
+        yield* cache.set("f", 6)
+        yield* cache.clear
+        const cleared = yield* drain(events)
+        expect(M.canonicalRemovals(cleared)).toEqual(
+          M.canonicalRemovals([
+            { key: "e", value: 5, cause: "cleared" },
+            { key: "f", value: 6, cause: "cleared" }
+          ])
+        )
+        yield* cache.get("nothing")
+        yield* cache.peek("e")
+        expect(yield* drain(events)).toEqual([])
+      })
+    )
+
+    it.scoped("the events stream delivers removals from the moment it runs", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 1 })
+        yield* cache.set("before", 0)
+        yield* cache.delete("before")
+        const collected = yield* cache.events.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
+        yield* settle
+        yield* cache.set("a", 1)
+        yield* cache.set("b", 2)
+        yield* cache.delete("b")
+        expect(Chunk.toArray(yield* Fiber.join(collected))).toEqual([
+          { key: "a", value: 1, cause: "evicted" },
+          { key: "b", value: 2, cause: "deleted" }
+        ])
+      })
+    )
+  })
+
+  describe("options", () => {
+    const invalid: Array<readonly [string, LruCache.Options<string, number>]> = [
+      ["capacity", { capacity: 0 }],
+      ["capacity", { capacity: -1 }],
+      ["capacity", { capacity: 1.5 }],
+      ["capacity", { capacity: Number.NaN }],
+      ["capacity", { capacity: Number.POSITIVE_INFINITY }],
+      ["capacity", { capacity: "3" as unknown as number }],
+      ["capacity", {} as unknown as LruCache.Options<string, number>],
+      ["timeToLive", { capacity: 3, timeToLive: -1 }],
+      ["timeToLive", { capacity: 3, timeToLive: "-5 seconds" }],
+      ["timeToLive", { capacity: 3, timeToLive: "soon" as unknown as Duration.DurationInput }],
+      ["sweepInterval", { capacity: 3, sweepInterval: 0 }],
+      ["sweepInterval", { capacity: 3, sweepInterval: -1 }],
+      ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }]
+    ]
+
+    it.scoped.each(invalid)("make rejects an invalid %s: %o", ([option, options]) =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(LruCache.make(options))
+        expect(error).toBeInstanceOf(InvalidOption)
+        expect(error._tag).toBe("InvalidOption")
+        const invalidOption = error as InvalidOption
+        expect(invalidOption.option).toBe(option)
+        expect(invalidOption.message).toContain(option)
+        expect(invalidOption.message).not.toContain("[object Object]")
+        expect(invalidOption.reason.length).toBeGreaterThan(0)
+      })
+    )
+
+    it.scoped("make accepts infinite durations and the largest capacities", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({
+          capacity: Number.MAX_SAFE_INTEGER,
+          timeToLive: Duration.infinity,
+          sweepInterval: Duration.infinity
+        })
+        yield* cache.set("a", 1)
+        expect(yield* cache.size).toBe(1)
+      })
+    )
+
+    class Sessions extends Context.Tag("test/Sessions")<Sessions, LruCache.LruCache<string, string>>() {}
+
+    it.effect("layer provides a working cache under the user's tag", () =>
+      Effect.gen(function* () {
+        const sessions = yield* Sessions
+        yield* sessions.set("user", "token")
+        expect(show(yield* sessions.get("user"))).toEqual({ some: "token" })
+        yield* TestClock.adjust("1 second")
+        expect(yield* sessions.keys).toEqual([])
+      }).pipe(Effect.provide(LruCache.layer(Sessions, { capacity: 10, timeToLive: "1 second" })))
+    )
+
+    it.effect("layer fails with InvalidOption on invalid options", () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(
+          Effect.provide(Effect.asVoid(Sessions), LruCache.layer(Sessions, { capacity: 0 }))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = yield* Effect.flip(exit)
+        expect(error).toBeInstanceOf(InvalidOption)
+        expect((error as InvalidOption).option).toBe("capacity")
+      })
+    )
+  })
+
+  describe("keys", () => {
+    it.scoped("names of Object.prototype members are ordinary keys", () =>
+      Effect.gen(function* () {
+        const names = ["__proto__", "constructor", "toString", "hasOwnProperty"]
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        for (const name of names) expect(yield* cache.has(name)).toBe(false)
+        for (const name of names) expect(show(yield* cache.get(name))).toEqual("none")
+        for (const [i, name] of names.entries()) yield* cache.set(name, i)
+        for (const [i, name] of names.entries()) expect(show(yield* cache.get(name))).toEqual({ some: i })
+        expect(yield* cache.keys).toEqual([...names].reverse())
+        expect(yield* cache.getOrCompute("constructor", Effect.succeed(-1))).toBe(1)
+        expect(yield* cache.delete("__proto__")).toBe(true)
+        expect(yield* cache.has("__proto__")).toBe(false)
+        expect(yield* cache.size).toBe(3)
+      })
+    )
+
+    it.scoped("Data.struct keys are found by equal, distinct structs", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<{ readonly a: number }, string>({ capacity: 4 })
+        yield* cache.set(Data.struct({ a: 1 }), "one")
+        expect(show(yield* cache.get(Data.struct({ a: 1 })))).toEqual({ some: "one" })
+        expect(yield* cache.has(Data.struct({ a: 2 }))).toBe(false)
+        yield* cache.set(Data.struct({ a: 1 }), "uno")
+        expect(yield* cache.size).toBe(1)
+        expect(yield* cache.getOrCompute(Data.struct({ a: 1 }), Effect.succeed("x"))).toBe("uno")
+        expect(yield* cache.delete(Data.struct({ a: 1 }))).toBe(true)
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+
+    it.scoped("0 and -0 are one key; 1 and '1' are two; plain objects compare by reference", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<unknown, string>({ capacity: 8 })
+        yield* cache.set(0, "zero")
+        yield* cache.set(-0, "minus zero")
+        expect(yield* cache.size).toBe(1)
+        expect(show(yield* cache.get(0))).toEqual({ some: "minus zero" })
+        yield* cache.set(1, "number")
+        yield* cache.set("1", "string")
+        expect(show(yield* cache.get(1))).toEqual({ some: "number" })
+        expect(show(yield* cache.get("1"))).toEqual({ some: "string" })
+        const a = { id: 1 }
+        const b = { id: 1 }
+        yield* cache.set(a, "a")
+        expect(yield* cache.has(b)).toBe(false)
+        yield* cache.set(b, "b")
+        expect(show(yield* cache.get(a))).toEqual({ some: "a" })
+        expect(show(yield* cache.get(b))).toEqual({ some: "b" })
+        expect(yield* cache.size).toBe(5)
+      })
+    )
+  })
+
+  describe("single-flight getOrCompute", () => {
+    const N = 50
+
+    it.scoped("concurrent callers of a missing key run the computation once and all get its value", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const runs = yield* Ref.make(0)
+        const gate = yield* Deferred.make<void>()
+        const compute = Ref.update(runs, (n) => n + 1).pipe(
+          Effect.zipRight(Deferred.await(gate)),
+          Effect.as(42)
+        )
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: N }),
+          () => Effect.fork(cache.getOrCompute("k", compute)),
+          { concurrency: "unbounded" }
+        )
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === N))
+        expect(yield* cache.has("k")).toBe(false)
+        yield* Deferred.succeed(gate, undefined)
+        const results = yield* Fiber.joinAll(fibers)
+        expect(results).toEqual(Array.from({ length: N }, () => 42))
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(show(yield* cache.peek("k"))).toEqual({ some: 42 })
+        expect(yield* cache.stats).toMatchObject({ hits: 0, misses: N, loadSuccesses: 1, loadFailures: 0 })
+        expect(yield* cache.getOrCompute("k", compute)).toBe(42)
+        expect(yield* Ref.get(runs)).toBe(1)
+      })
+    )
+
+    it.scoped("a failure reaches every waiter, is not stored, and a later call computes again", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const runs = yield* Ref.make(0)
+        const gate = yield* Deferred.make<void>()
+        const failing = Ref.update(runs, (n) => n + 1).pipe(
+          Effect.zipRight(Deferred.await(gate)),
+          Effect.zipRight(Effect.fail("boom" as const))
+        )
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: N }),
+          () => Effect.fork(Effect.either(cache.getOrCompute("k", failing))),
+          { concurrency: "unbounded" }
+        )
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === N))
+        yield* Deferred.succeed(gate, undefined)
+        const results = yield* Fiber.joinAll(fibers)
+        expect(results).toEqual(Array.from({ length: N }, () => Either.left("boom")))
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(yield* cache.has("k")).toBe(false)
+        expect(yield* cache.stats).toMatchObject({ loadSuccesses: 0, loadFailures: 1, size: 0 })
+        const again = Effect.as(
+          Ref.update(runs, (n) => n + 1),
+          7
+        )
+        expect(yield* cache.getOrCompute("k", again)).toBe(7)
+        expect(yield* Ref.get(runs)).toBe(2)
+        expect(show(yield* cache.peek("k"))).toEqual({ some: 7 })
+      })
+    )
+
+    it.scoped("a defect reaches every waiter and is not stored", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const gate = yield* Deferred.make<void>()
+        const dying = Effect.zipRight(Deferred.await(gate), Effect.die("broken"))
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 5 }),
+          () => Effect.fork(Effect.exit(cache.getOrCompute("k", dying))),
+          { concurrency: "unbounded" }
+        )
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === 5))
+        yield* Deferred.succeed(gate, undefined)
+        for (const exit of yield* Fiber.joinAll(fibers)) expect(Exit.isFailure(exit)).toBe(true)
+        expect(yield* cache.has("k")).toBe(false)
+        expect(yield* cache.getOrCompute("k", Effect.succeed(1))).toBe(1)
+      })
+    )
+
+    it.scoped(
+      "interrupting one waiter, even the first, does not interrupt the computation others wait on",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+          const runs = yield* Ref.make(0)
+          const started = yield* Deferred.make<void>()
+          const gate = yield* Deferred.make<void>()
+          const compute = Ref.update(runs, (n) => n + 1).pipe(
+            Effect.zipRight(Deferred.succeed(started, undefined)),
+            Effect.zipRight(Deferred.await(gate)),
+            Effect.as(42)
+          )
+          const first = yield* Effect.fork(cache.getOrCompute("k", compute))
+          yield* Deferred.await(started)
+          const others = yield* Effect.forEach(
+            Array.from({ length: 10 }),
+            () => Effect.fork(cache.getOrCompute("k", compute)),
+            { concurrency: "unbounded" }
+          )
+          yield* eventually(Effect.map(cache.stats, (s) => s.misses === 11))
+          yield* Fiber.interrupt(first)
+          yield* Fiber.interrupt(others[3]!)
+          yield* Deferred.succeed(gate, undefined)
+          const survivors = others.filter((_, i) => i !== 3)
+          expect(yield* Fiber.joinAll(survivors)).toEqual(Array.from({ length: 9 }, () => 42))
+          expect(yield* Ref.get(runs)).toBe(1)
+          expect(show(yield* cache.peek("k"))).toEqual({ some: 42 })
+          expect((yield* cache.stats).loadSuccesses).toBe(1)
+        })
+    )
+
+    it.scoped("a waiter interrupted alone leaves the cache usable", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const started = yield* Deferred.make<void>()
+        const never = Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+        const fiber = yield* Effect.fork(cache.getOrCompute("k", never))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        yield* settle
+        expect(yield* cache.has("k")).toBe(false)
+        yield* cache.set("k", 1)
+        expect(show(yield* cache.get("k"))).toEqual({ some: 1 })
+      })
+    )
+
+    it.scoped("computations of distinct keys run independently", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 200 })
+        const runs = yield* Ref.make(0)
+        const results = yield* Effect.forEach(
+          Array.from({ length: 400 }, (_, i) => i % 100),
+          (key) =>
+            cache.getOrCompute(
+              key,
+              Effect.yieldNow().pipe(Effect.zipRight(Ref.update(runs, (n) => n + 1)), Effect.as(key * 10))
+            ),
+          { concurrency: "unbounded" }
+        )
+        expect(results).toEqual(Array.from({ length: 400 }, (_, i) => (i % 100) * 10))
+        expect(yield* Ref.get(runs)).toBe(100)
+        expect(yield* cache.size).toBe(100)
+        const stats = yield* cache.stats
+        expect(stats.hits + stats.misses).toBe(400)
+        expect(stats.loadSuccesses).toBe(100)
+      })
+    )
+  })
+
+  describe("concurrency", () => {
+    it.scoped("thousands of fibers mixing every operation keep the invariants", () =>
+      Effect.gen(function* () {
+        const capacity = 16
+        const cache = yield* LruCache.make<number, number>({ capacity, timeToLive: "40 millis" })
+        const events = yield* cache.subscribe
+        let lookups = 0
+        let getHits = 0
+        // mulberry32: a small seeded generator, so that a failure replays.
+        let seed = 12345
+        const random = (n: number) => {
+          seed = (seed + 0x6d2b79f5) | 0
+          let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+          t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+          return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
+        }
+        const checkView = Effect.gen(function* () {
+          const keys = yield* cache.keys
+          expect(keys.length).toBeLessThanOrEqual(capacity)
+          expect(new Set(keys).size).toBe(keys.length)
+          const entries = yield* cache.entries
+          expect(entries.length).toBeLessThanOrEqual(capacity)
+          expect(new Set(entries.map(([k]) => k)).size).toBe(entries.length)
+          for (const [k, v] of entries) expect(v % 1000).toBe(k)
+          expect(yield* cache.size).toBeLessThanOrEqual(capacity)
+        })
+        const operation = (i: number): Effect.Effect<void, string> => {
+          const key = random(48)
+          const value = i * 1000 + key
+          switch (random(14)) {
+            case 0:
+            case 1:
+              return cache.set(key, value)
+            case 2:
+              return cache.set(key, value, { timeToLive: random(30) })
+            case 3:
+            case 4:
+              lookups++
+              return Effect.map(cache.get(key), (o) => {
+                if (Option.isSome(o)) {
+                  getHits++
+                  expect(o.value % 1000).toBe(key)
+                }
+              })
+            case 5:
+              lookups++
+              // It may join a failing computation started by the next case.
+              return cache.getOrCompute(key, Effect.as(Effect.yieldNow(), value)).pipe(
+                Effect.tap((v) => {
+                  expect(v % 1000).toBe(key)
+                }),
+                Effect.asVoid,
+                Effect.catchAll(() => Effect.void)
+              )
+            case 6: {
+              lookups++
+              const fail = random(2) === 0
+              return cache
+                .getOrCompute(key, fail ? Effect.fail("no") : Effect.as(Effect.yieldNow(), value))
+                .pipe(Effect.catchAll(() => Effect.void))
+            }
+            case 7:
+              return Effect.asVoid(cache.peek(key))
+            case 8:
+              return Effect.asVoid(cache.has(key))
+            case 9:
+              return Effect.asVoid(cache.delete(key))
+            case 10:
+              return random(40) === 0 ? cache.clear : Effect.asVoid(cache.remainingTtl(key))
+            case 11:
+              return checkView
+            case 12:
+              return Effect.asVoid(cache.stats)
+            default:
+              return random(8) === 0 ? TestClock.adjust(random(20)) : Effect.asVoid(cache.values)
+          }
+        }
+        yield* Effect.forEach(
+          Array.from({ length: 5_000 }, (_, i) => i),
+          (i) => Effect.suspend(() => operation(i)),
+          { concurrency: "unbounded", discard: true }
+        )
+        yield* checkView
+        const stats = yield* cache.stats
+        expect(stats.hits + stats.misses).toBe(lookups)
+        expect(stats.hits).toBeGreaterThanOrEqual(getHits)
+        expect(stats.size).toBe(yield* cache.size)
+        expect(stats.size).toBeLessThanOrEqual(capacity)
+        expect(stats.evictions).toBeGreaterThan(0)
+        const removals = yield* drain(events)
+        expect(removals.filter((r) => r.cause === "evicted").length).toBe(stats.evictions)
+        expect(removals.filter((r) => r.cause === "expired").length).toBe(stats.expirations)
+        for (const removal of removals) expect(removal.value % 1000).toBe(removal.key)
+      })
+    )
+
+    it.scoped("concurrent sets of distinct keys fill the cache and evict the rest, one each", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 100 })
+        yield* Effect.forEach(
+          Array.from({ length: 3_000 }, (_, i) => i),
+          (i) => cache.set(i, i),
+          { concurrency: "unbounded", discard: true }
+        )
+        expect(yield* cache.size).toBe(100)
+        expect((yield* cache.stats).evictions).toBe(2_900)
+        yield* Effect.forEach(
+          Array.from({ length: 2_000 }, (_, i) => i % 100),
+          (i) => cache.get(i),
+          { concurrency: "unbounded", discard: true }
+        )
+        const stats = yield* cache.stats
+        expect(stats.hits + stats.misses).toBe(2_000)
+      })
+    )
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// Model-based test of the service
+
+const makeKey = (code: number): unknown =>
+  code === 6 ? "__proto__" : code === 7 ? "constructor" : code === 8 ? Data.struct({ id: 1 }) : code
+const KEYS = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+
+const ttlArb: fc.Arbitrary<Duration.DurationInput | undefined> = fc.oneof(
+  { arbitrary: fc.constant(undefined), weight: 3 },
+  { arbitrary: fc.integer({ min: 1, max: 20 }), weight: 5 },
+  {
+    arbitrary: fc.constantFrom<Duration.DurationInput>(0, -3, Duration.zero, Duration.infinity, "3 millis"),
+    weight: 2
+  }
+)
+
+type Op =
+  | { readonly op: "set"; readonly key: number; readonly ttl: Duration.DurationInput | undefined }
+  | {
+      readonly op: "getOrCompute"
+      readonly key: number
+      readonly ttl: Duration.DurationInput | undefined
+      readonly fails: boolean
+      readonly ttlFromValue: boolean
+    }
+  | { readonly op: "get" | "peek" | "has" | "delete" | "remainingTtl"; readonly key: number }
+  | { readonly op: "clear" | "keys" | "values" | "entries" | "size" | "stats" }
+  | { readonly op: "advance"; readonly ms: number }
+
+const keyArb = fc.integer({ min: 0, max: KEYS.length - 1 })
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant("set" as const), key: keyArb, ttl: ttlArb }), weight: 8 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("getOrCompute" as const),
+      key: keyArb,
+      ttl: ttlArb,
+      fails: fc.boolean(),
+      ttlFromValue: fc.boolean()
+    }),
+    weight: 4
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        "get" as const,
+        "peek" as const,
+        "has" as const,
+        "delete" as const,
+        "remainingTtl" as const
+      ),
+      key: keyArb
+    }),
+    weight: 10
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        "clear" as const,
+        "keys" as const,
+        "values" as const,
+        "entries" as const,
+        "size" as const,
+        "stats" as const
+      )
+    }),
+    weight: 2
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 6 }), weight: 4 }, fc.constantFrom(15, 1_000))
+    }),
+    weight: 4
+  }
+)
+
+interface Loads {
+  readonly successes: number
+  readonly failures: number
+}
+
+const runScenario = (
+  capacity: number,
+  defaultTtl: Duration.DurationInput | undefined,
+  ops: ReadonlyArray<Op>
+) =>
+  Effect.gen(function* () {
+    const cache = yield* LruCache.make<unknown, number>({
+      capacity,
+      timeToLive: defaultTtl,
+      sweepInterval: Duration.infinity
+    })
+    const events = yield* cache.subscribe
+    const fallback = M.ttlMillis(defaultTtl)
+    let model = M.empty<unknown, number>(capacity)
+    let loads: Loads = { successes: 0, failures: 0 }
+    let now = yield* Clock.currentTimeMillis
+    for (const [value, op] of ops.entries()) {
+      let expected: ReadonlyArray<M.Removal<unknown, number>> = []
+      switch (op.op) {
+        case "set": {
+          yield* cache.set(makeKey(op.key), value, { timeToLive: op.ttl })
+          ;[expected, model] = M.set(model, makeKey(op.key), value, now, M.ttlMillis(op.ttl, fallback))
+          break
+        }
+        case "getOrCompute": {
+          const key = makeKey(op.key)
+          const ttl = op.ttl
+          const options: LruCache.ComputeOptions<number> = {
+            timeToLive: op.ttlFromValue ? (v: number) => (v % 2 === 0 ? (ttl ?? fallback) : 5) : ttl
+          }
+          const result = yield* Effect.either(
+            cache.getOrCompute(
+              key,
+              op.fails ? Effect.fail("failed" as const) : Effect.succeed(value),
+              options
+            )
+          )
+          const [found, removed, afterGet] = M.getWithRemovals(model, key, now)
+          model = afterGet
+          expected = removed
+          if (Option.isSome(found)) {
+            expect(result).toEqual(Either.right(found.value))
+          } else if (op.fails) {
+            expect(result).toEqual(Either.left("failed"))
+            loads = { ...loads, failures: loads.failures + 1 }
+          } else {
+            expect(result).toEqual(Either.right(value))
+            loads = { ...loads, successes: loads.successes + 1 }
+            const input = op.ttlFromValue ? (value % 2 === 0 ? (ttl ?? fallback) : 5) : ttl
+            const [stored, afterSet] = M.set(model, key, value, now, M.ttlMillis(input, fallback))
+            expected = [...removed, ...stored]
+            model = afterSet
+          }
+          break
+        }
+        case "get": {
+          const result = yield* cache.get(makeKey(op.key))
+          const [found, removed, next] = M.getWithRemovals(model, makeKey(op.key), now)
+          expect(show(result)).toEqual(show(found))
+          expected = removed
+          model = next
+          break
+        }
+        case "peek":
+          expect(show(yield* cache.peek(makeKey(op.key)))).toEqual(show(M.peek(model, makeKey(op.key), now)))
+          break
+        case "has":
+          expect(yield* cache.has(makeKey(op.key))).toBe(M.has(model, makeKey(op.key), now))
+          break
+        case "remainingTtl":
+          expect(millis(yield* cache.remainingTtl(makeKey(op.key)))).toEqual(
+            show(M.remainingTtl(model, makeKey(op.key), now))
+          )
+          break
+        case "delete": {
+          const deleted = yield* cache.delete(makeKey(op.key))
+          ;[expected, model] = M.remove(model, makeKey(op.key), now)
+          expect(deleted).toBe(expected.some((r) => r.cause === "deleted"))
+          break
+        }
+        case "clear":
+          yield* cache.clear
+          ;[expected, model] = M.clear(model, now)
+          break
+        case "keys":
+        case "values":
+        case "entries":
+        case "size":
+        case "stats": {
+          // Reads of the whole cache first sweep out expired entries (counted as expirations).
+          ;[expected, model] = M.removeExpired(model, now)
+          if (op.op === "keys") {
+            expect((yield* cache.keys).map(M.showKey)).toEqual(M.keys(model, now).map(M.showKey))
+          } else if (op.op === "values") {
+            expect(yield* cache.values).toEqual(M.values(model, now))
+          } else if (op.op === "entries") {
+            expect((yield* cache.entries).map(([k, v]) => [M.showKey(k), v])).toEqual(
+              M.entries(model, now).map(([k, v]) => [M.showKey(k), v])
+            )
+          } else if (op.op === "size") {
+            expect(yield* cache.size).toBe(M.size(model, now))
+          } else {
+            const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size } =
+              yield* cache.stats
+            expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures }).toEqual({
+              ...model.counters,
+              size: M.size(model, now),
+              loadSuccesses: loads.successes,
+              loadFailures: loads.failures
+            })
+          }
+          break
+        }
+        case "advance":
+          yield* TestClock.adjust(op.ms)
+          now += op.ms
+          expect(yield* Clock.currentTimeMillis).toBe(now)
+          break
+      }
+      expect(M.canonicalRemovals(yield* drain(events))).toEqual(M.canonicalRemovals(expected))
+    }
+    // The totals once more, after the last step.
+    const [swept, last] = M.removeExpired(model, now)
+    const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size } = yield* cache.stats
+    expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures }).toEqual({
+      ...last.counters,
+      size: M.size(last, now),
+      loadSuccesses: loads.successes,
+      loadFailures: loads.failures
+    })
+    expect(M.canonicalRemovals(yield* drain(events))).toEqual(M.canonicalRemovals(swept))
+  })
+
+describe("LruCache against the reference model", () => {
+  it("answers every operation of random sequences as the model does", async () => {
+    // One test environment for all runs: each run makes its own cache and reads the clock it starts at.
+    const runtime = ManagedRuntime.make(TestContext.TestContext)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.oneof(
+          fc.constant(undefined),
+          fc.integer({ min: 1, max: 20 }),
+          fc.constant<Duration.DurationInput>(Duration.infinity)
+        ),
+        fc.array(opArb, { minLength: 1, maxLength: 50 }),
+        (capacity, defaultTtl, ops) =>
+          runtime.runPromise(Effect.scoped(runScenario(capacity, defaultTtl, ops)))
+      ),
+      { numRuns: process.env.CI ? 200 : 400 }
+    )
+    await runtime.dispose()
+  })
+})

@@ -3,7 +3,9 @@
  * names to run some only (`npm run bench -- lru memo`).
  */
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
-  lru: () => import("./lru.js")
+  lru: () => import("./lru.js"),
+  memory: () => import("./memory.js"),
+  memo: () => import("./memo.js")
 }
 
 const wanted = process.argv.slice(2)

@@ -76,7 +76,7 @@ export class PersistenceError extends Schema.TaggedError<PersistenceError>(
 
 /**
  * An argument of a memoized function has no stable encoding (a function, a symbol, a cycle, a
- * class instance), or the memoized function has no name to key its entries by. Give the
+ * class instance), or its name is already used by another function in the cache. Give the
  * function a `name` option or a `key` function.
  *
  * @since 0.1.0

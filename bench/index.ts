@@ -5,7 +5,8 @@
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   lru: () => import("./lru.js"),
   memory: () => import("./memory.js"),
-  memo: () => import("./memo.js")
+  memo: () => import("./memo.js"),
+  redis: () => import("./redis.js")
 }
 
 const wanted = process.argv.slice(2)

@@ -120,7 +120,7 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
     compute: Effect.Effect<V, E2, R>,
     options?: ComputeOptions<V>
   ) => Effect.Effect<V, E | E2, R>
-  /** Whether `key` has a live entry; touches neither recency nor stats. */
+  /** Whether `key` has a live entry; touches neither recency nor stats, and removes nothing. */
   readonly has: (key: K) => Effect.Effect<boolean>
   /** The live value of `key`; touches neither recency nor stats. */
   readonly peek: (key: K) => Effect.Effect<Option.Option<V>>
@@ -128,7 +128,10 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   readonly delete: (key: K) => Effect.Effect<boolean, E>
   /** Removes every entry. */
   readonly clear: Effect.Effect<void, E>
-  /** The number of live entries. */
+  /**
+   * The number of live entries. Like `keys`, `values`, `entries` and `stats`, it first removes the
+   * expired entries (each counted as an expiration, with an `"expired"` event).
+   */
   readonly size: Effect.Effect<number>
   /** Live keys, most recently used first. */
   readonly keys: Effect.Effect<ReadonlyArray<K>>

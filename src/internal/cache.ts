@@ -121,14 +121,17 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   }
 
   /**
-   * Journals the removals that the backend must replay (evictions, deletions, a set with no time to
-   * live left). Expirations need no record: the persisted expiry says it all.
+   * Journals the removals that the backend must replay: evictions, and the entry replaced by a set
+   * that stores nothing (a replacement that stores is superseded by the set's own record).
+   * Expirations need no record: the persisted expiry says it all.
    */
-  private journalRemovals(removed: ReadonlyArray<Removal<K, V>>): Effect.Effect<void, E> {
+  private journalRemovals(removed: ReadonlyArray<Removal<K, V>>, stores: boolean): Effect.Effect<void, E> {
     let commit: Effect.Effect<void, E> = Effect.void
     for (let i = 0; i < removed.length; i++) {
       const removal = removed[i]!
-      if (removal.cause !== "expired") commit = this.backend!.recordDelete(removal.key)
+      if (removal.cause === "evicted" || (removal.cause === "replaced" && !stores)) {
+        commit = this.backend!.recordDelete(removal.key)
+      }
     }
     return commit
   }
@@ -166,8 +169,9 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       prepared = encoded.right
     }
     const next = lru.setAt(state, key, value, now, expiresAt)
-    const removals = this.journalRemovals(this.publish(state, next))
-    return [expiresAt > now ? backend.recordSet(prepared) : removals, next] as const
+    const stores = expiresAt > now
+    const removals = this.journalRemovals(this.publish(state, next), stores)
+    return [stores ? backend.recordSet(prepared) : removals, next] as const
   }
 
   set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, E> {

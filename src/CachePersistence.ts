@@ -1,0 +1,239 @@
+/**
+ * Where a cache persists: backends for the `persistence` option of `LruCache.make`, and the codecs
+ * that turn keys and values into bytes.
+ *
+ * The file backend follows Redis's RDB + AOF: an append-only journal of checksummed changes plus a
+ * snapshot that the journal is compacted into when it grows. See `docs/persistence.md` for the
+ * durability modes, the file format and the recovery rules.
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
+import type * as Path from "@effect/platform/Path"
+import type * as Duration from "effect/Duration"
+import type * as Either from "effect/Either"
+import type * as Schema from "effect/Schema"
+import type { PersistenceError } from "./CacheError.js"
+import * as codecInternal from "./internal/codec.js"
+import * as fileBackend from "./internal/fileBackend.js"
+import * as kvBackend from "./internal/kvBackend.js"
+import type * as internal from "./internal/persistence.js"
+
+/**
+ * A persistence backend for `LruCache.make`: `E` is what a write fails with when the promised
+ * durability cannot be kept, `R` what the backend needs (`FileSystem | Path` for files).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Persistence<K, V, E, R> extends internal.Persistence<K, V, E, R> {}
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const CodecTypeId: unique symbol = codecInternal.CodecTypeId
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type CodecTypeId = typeof CodecTypeId
+
+/**
+ * Why a codec could not encode or decode: `description` for people, `cause` the underlying error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CodecFailure {
+  readonly description: string
+  readonly cause?: unknown
+}
+
+/**
+ * Turns values into bytes and back. Both directions are total: a failure is a `Left`, never an
+ * exception. Used for keys and values by every backend (files, `KeyValueStore`, Redis).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Codec<A> {
+  readonly [CodecTypeId]: CodecTypeId
+  /** A short name for messages: `"structuredClone"`, `"json"`, `"schema"`, or your own. */
+  readonly name: string
+  readonly encode: (value: A) => Either.Either<Uint8Array, CodecFailure>
+  readonly decode: (bytes: Uint8Array) => Either.Either<A, CodecFailure>
+}
+
+/**
+ * The built-in codecs and a constructor for your own.
+ *
+ * - `structuredClone` (the default): `node:v8` serialization, the algorithm of `structuredClone`.
+ *   Keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays, `RegExp`, nested objects and cycles; loses
+ *   prototypes (a class instance comes back a plain object, so an Effect `Data` key no longer
+ *   compares by value: use `schema` for such keys). Functions and symbols fail to encode. Reading
+ *   a file never runs code.
+ * - `json`: `JSON.stringify` / `JSON.parse` as UTF-8. Portable and readable; `Date` comes back a
+ *   string, `undefined` and `BigInt` fail to encode.
+ * - `schema(schema)`: encodes through the schema to its JSON-safe form, then JSON. Typed,
+ *   validated and portable: an entry that no longer decodes is skipped when loading (and counted
+ *   in a warning), never returned.
+ * - `make(name, encode, decode)`: your own.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { CachePersistence } from "effect-lru-cache"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String, since: Schema.Date })
+ * const persistence = CachePersistence.file<string, typeof User.Type>({
+ *   path: "cache/users.bin",
+ *   keyCodec: CachePersistence.codec.schema(Schema.String),
+ *   valueCodec: CachePersistence.codec.schema(User)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const codec: {
+  readonly structuredClone: Codec<any>
+  readonly json: Codec<any>
+  readonly schema: <A, I>(schema: Schema.Schema<A, I, never>) => Codec<A>
+  readonly make: <A>(
+    name: string,
+    encode: (value: A) => Either.Either<Uint8Array, CodecFailure>,
+    decode: (bytes: Uint8Array) => Either.Either<A, CodecFailure>
+  ) => Codec<A>
+} = {
+  structuredClone: codecInternal.structuredClone,
+  json: codecInternal.json,
+  schema: codecInternal.schema,
+  make: codecInternal.make
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isCodec: (u: unknown) => u is Codec<unknown> = codecInternal.isCodec
+
+/**
+ * When a write counts as done, and so what a crash of the process (or of the machine) can lose.
+ *
+ * - `"always"`: a write's effect completes once its record is written and fsynced. Writers that
+ *   arrive while an fsync runs share the next one (group commit). Loses nothing acknowledged.
+ * - `"interval"`: a write completes at once; a background fiber writes and fsyncs the journal every
+ *   `interval`. Loses at most the last `interval` of writes.
+ * - `"close"`: a write completes at once; nothing is written until the journal would have outgrown
+ *   its bound (then a snapshot is written) or the scope closes (final snapshot). Loses everything
+ *   since the last snapshot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Durability = "always" | "interval" | "close"
+
+/**
+ * How keys and values become bytes: one `codec` for both, or `keyCodec` and `valueCodec`
+ * (each defaults to `codec`, which defaults to `codec.structuredClone`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CodecOptions<K, V> {
+  /** Codec of keys and values alike. Default: `codec.structuredClone`. */
+  readonly codec?: Codec<K | V> | undefined
+  /** Codec of keys. Default: `codec`. */
+  readonly keyCodec?: Codec<K> | undefined
+  /** Codec of values. Default: `codec`. */
+  readonly valueCodec?: Codec<V> | undefined
+}
+
+/**
+ * Options of {@link file}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileOptions<K, V> extends CodecOptions<K, V> {
+  /**
+   * The snapshot's path; the journal is `<path>.journal` and the lock `<path>.lock`, in the same
+   * directory (created if missing). Required.
+   */
+  readonly path: string
+  /** See {@link Durability}. Default: `"interval"` (Redis's `appendfsync everysec`). */
+  readonly durability?: Durability | undefined
+  /** How often `"interval"` durability writes and fsyncs the journal. Default: 1 second. */
+  readonly interval?: Duration.DurationInput | undefined
+  /**
+   * The journal is compacted into a new snapshot once it is larger than this many bytes and than
+   * twice the last snapshot, so compaction costs a constant amount per write. Default: 1 MiB.
+   */
+  readonly compactionThreshold?: number | undefined
+}
+
+/**
+ * Persists a cache to files through `@effect/platform`'s `FileSystem`: a snapshot at `path` and an
+ * append-only journal next to it, modelled on Redis's RDB + AOF. The cache loads them when its
+ * scope opens (snapshot, then journal; expired entries dropped; recency restored) and writes a
+ * final snapshot when the scope closes, whatever way it closes. One process at a time: another
+ * process opening the same path fails with a `PersistenceError` of reason `"Locked"` naming the
+ * holder's pid; a lock left by a dead process is taken over. Every file is created with mode 0600.
+ *
+ * Writes fail with a `PersistenceError` of reason `"WriteFailed"` when the disk refuses them (the
+ * cache keeps the change in memory, the files keep the last acknowledged state), and with reason
+ * `"Unencodable"` when the codec cannot encode the key or the value (the cache is left unchanged).
+ *
+ * @example
+ * ```ts
+ * import { NodeContext, NodeRuntime } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { CachePersistence, LruCache } from "effect-lru-cache"
+ *
+ * const program = Effect.gen(function* () {
+ *   const cache = yield* LruCache.make<string, number>({
+ *     capacity: 1000,
+ *     persistence: CachePersistence.file({ path: ".cache/numbers.bin", durability: "always" })
+ *   })
+ *   yield* cache.set("answer", 42) // completes once fsynced
+ * })
+ *
+ * program.pipe(Effect.scoped, Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const file: <K, V>(
+  options: FileOptions<K, V>
+) => Persistence<K, V, PersistenceError, FileSystem.FileSystem | Path.Path> = fileBackend.make
+
+/**
+ * Options of {@link keyValueStore}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface KeyValueStoreOptions<K, V> extends CodecOptions<K, V> {
+  /** The store key the snapshot is written under. Required. */
+  readonly key: string
+  /** How often a changed cache is written. Default: 1 second. */
+  readonly interval?: Duration.DurationInput | undefined
+}
+
+/**
+ * Persists a cache as one snapshot value in `@effect/platform`'s `KeyValueStore` (memory, files,
+ * or `localStorage` in a browser with `@effect/platform-browser`): loaded when the scope opens,
+ * written every `interval` while the cache changes and when the scope closes. Writes complete at
+ * once; a crash loses at most the last `interval`. A background write that fails makes the next
+ * writes fail with a `PersistenceError` of reason `"WriteFailed"` until one succeeds.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const keyValueStore: <K, V>(
+  options: KeyValueStoreOptions<K, V>
+) => Persistence<K, V, PersistenceError, KeyValueStore.KeyValueStore> = kvBackend.make

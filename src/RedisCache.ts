@@ -1,0 +1,180 @@
+/**
+ * A cache shared by many processes through Redis: the in-process {@link Lru} as a first level (L1),
+ * Redis as the shared second level (L2) with native expiry, and invalidation of every other
+ * instance's L1 through Redis pub/sub. It is an {@link LruCache.LruCache}, so everything written
+ * for the in-memory cache (memoization included) works over it unchanged.
+ *
+ * Needs `ioredis` 5.x, an optional peer dependency: install it to use this module.
+ *
+ * @since 0.1.0
+ */
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { RedisOptions } from "ioredis"
+import type { InvalidOption, RedisError } from "./CacheError.js"
+import type { Codec } from "./CachePersistence.js"
+import * as internal from "./internal/redis.js"
+import type { CacheStats, LruCache } from "./LruCache.js"
+
+/**
+ * What the cache does while Redis cannot be reached (or answers a command with an error).
+ *
+ * - `"serveFromL1"`: keep serving from the in-process level. Reads answer from L1 (a miss there is
+ *   a miss), writes change L1 only, `getOrCompute` computes without the cross-process lock. A
+ *   warning is logged when the outage starts. Writes made meanwhile are local to this instance and
+ *   are dropped with the rest of L1 when Redis is back.
+ * - `"fail"`: writes and `getOrCompute` fail with `RedisError`, and reads answer as an empty cache
+ *   would (the `LruCache` interface gives reads no error channel). L1 is dropped as soon as the
+ *   connection is lost, so nothing Redis has not confirmed is served.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WhenUnavailable = "serveFromL1" | "fail"
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<V> {
+  /** The most live entries held in this process (L1): a positive integer. Required. Redis holds any number. */
+  readonly capacity: number
+  /**
+   * Default time to live of an entry, enforced by Redis (`SET ... PX`) and mirrored in L1. Default:
+   * `Duration.infinity`.
+   */
+  readonly timeToLive?: Duration.DurationInput | undefined
+  /**
+   * Where Redis is: a `redis://` URL, or `ioredis` options (`{ path: "/run/redis.sock" }`, `{ host,
+   * port, password }`...). Default: `"redis://127.0.0.1:6379"`. Unless you override them, commands
+   * fail fast while the connection is down (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
+   * `connectTimeout` and `commandTimeout` of 1 second) and the client reconnects by itself, retrying
+   * every 50 ms to 1 s; overriding these trades that away.
+   */
+  readonly connection?: string | RedisOptions | undefined
+  /**
+   * Every Redis key of this cache starts with it, and invalidations go to the channel
+   * `<prefix>invalidations`. Caches with different prefixes never see each other's entries, and
+   * `clear` removes this prefix only. A non-empty string. Default: `"effect-lru-cache:"`.
+   */
+  readonly prefix?: string | undefined
+  /**
+   * How values become bytes in Redis. Default: `CachePersistence.codec.structuredClone`. A value in
+   * Redis that the codec cannot decode counts as a miss, is logged, and is counted in
+   * `stats.decodeFailures`; it is left in Redis (another version of the program may read it).
+   */
+  readonly valueCodec?: Codec<V> | undefined
+  /** See {@link WhenUnavailable}. Default: `"serveFromL1"`. */
+  readonly whenUnavailable?: WhenUnavailable | undefined
+  /**
+   * How long the lock of a `getOrCompute` lives without renewal. The holder renews it every third of
+   * this while it computes, so it only bounds how long the others wait when the holder dies. Default:
+   * 10 seconds.
+   */
+  readonly lockTimeToLive?: Duration.DurationInput | undefined
+  /**
+   * The longest a `getOrCompute` waits for another instance's computation of the same key before
+   * computing the value itself. Default: 30 seconds.
+   */
+  readonly lockWait?: Duration.DurationInput | undefined
+}
+
+/**
+ * The counters of a Redis cache, counted in this process.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisCacheStats extends CacheStats {
+  /** Hits answered from L1. `hits` is `localHits + remoteHits`. */
+  readonly localHits: number
+  /** Hits answered from Redis. */
+  readonly remoteHits: number
+  /** Values found in Redis that the codec could not decode (each also counted as a miss). */
+  readonly decodeFailures: number
+  /** Operations that Redis could not serve (answered from L1, or failed, as `whenUnavailable` says). */
+  readonly unavailable: number
+  /** Invalidations received from other instances. */
+  readonly invalidations: number
+}
+
+/**
+ * A two-level cache over Redis. Key identity is by contents: string keys are Redis keys as they are
+ * (under the prefix); other keys (numbers, `Data` structs, plain objects and arrays...) go through a
+ * canonical encoding with sorted properties.
+ *
+ * Which operations see what:
+ * - `get`, `getOrCompute`, `has`, `peek`, `remainingTtl`: L1, then Redis.
+ * - `set`, `delete`, `clear`: Redis (and an invalidation of the other instances' L1), then L1.
+ * - `size`, `keys`, `values`, `entries`: all of the prefix in Redis (`SCAN`, linear in its size), in
+ *   Redis' order rather than by recency; a non-string key comes back rebuilt from its encoding.
+ * - `stats`: counted in this process; `size`, `evictions` and `expirations` are those of L1.
+ * - `events`: removals from this process's L1, including those caused by other instances'
+ *   invalidations (`"replaced"`, `"deleted"`, `"cleared"`) and by reconnection (`"cleared"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisCache<in out K, in out V> extends LruCache<K, V, RedisError> {
+  readonly stats: Effect.Effect<RedisCacheStats>
+  /** The prefix of this cache's Redis keys. */
+  readonly prefix: string
+  /** A random id of this instance, carried by its invalidations so that it ignores its own. */
+  readonly instanceId: string
+}
+
+/**
+ * Connects to Redis and makes a cache living in the current scope; its two connections (commands,
+ * invalidations) close with the scope. With `whenUnavailable: "fail"`, fails with `RedisError` when
+ * Redis cannot be reached; with `"serveFromL1"`, starts anyway and connects as soon as it can.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { RedisCache } from "effect-lru-cache/RedisCache"
+ *
+ * const program = Effect.gen(function* () {
+ *   const cache = yield* RedisCache.make<string, number>({
+ *     capacity: 10_000,
+ *     timeToLive: Duration.minutes(5),
+ *     connection: "redis://127.0.0.1:6379",
+ *     prefix: "prices:"
+ *   })
+ *   yield* cache.set("apple", 3)
+ *   return yield* cache.get("apple") // Option.some(3), in every process using "prices:"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <K, V>(
+  options: Options<V>
+) => Effect.Effect<RedisCache<K, V>, InvalidOption | RedisError, Scope.Scope> = internal.make
+
+/**
+ * A layer that provides a Redis cache under a tag of your own.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import type { RedisError } from "effect-lru-cache/CacheError"
+ * import type { LruCache } from "effect-lru-cache/LruCache"
+ * import { RedisCache } from "effect-lru-cache/RedisCache"
+ *
+ * class Sessions extends Context.Tag("Sessions")<Sessions, LruCache<string, string, RedisError>>() {}
+ * const SessionsLive = RedisCache.layer(Sessions, { capacity: 10_000, prefix: "sessions:" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: <I, K, V>(
+  tag: Context.Tag<I, LruCache<K, V, RedisError>>,
+  options: Options<V>
+) => Layer.Layer<I, InvalidOption | RedisError> = internal.layer

@@ -1,0 +1,214 @@
+import type * as NodeV8 from "node:v8"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as CachePersistence from "../CachePersistence.js"
+import type { Codec, CodecFailure } from "../CachePersistence.js"
+
+/** @internal */
+export const CodecTypeId: CachePersistence.CodecTypeId = Symbol.for(
+  "effect-lru-cache/CachePersistence/Codec"
+) as CachePersistence.CodecTypeId
+
+/** @internal */
+export const make = <A>(
+  name: string,
+  encode: (value: A) => Either.Either<Uint8Array, CodecFailure>,
+  decode: (bytes: Uint8Array) => Either.Either<A, CodecFailure>
+): Codec<A> => ({ [CodecTypeId]: CodecTypeId, name, encode, decode })
+
+/** @internal */
+export const isCodec = (u: unknown): u is Codec<unknown> =>
+  typeof u === "object" && u !== null && CodecTypeId in u
+
+const failure = (description: string, cause: unknown): CodecFailure => ({
+  description,
+  cause: cause instanceof Error ? cause : String(cause)
+})
+
+const textEncoder = new TextEncoder()
+// `fatal` so that bytes that are not UTF-8 fail decoding instead of turning into U+FFFD.
+const textDecoder = new TextDecoder("utf-8", { fatal: true })
+
+// Tags of the structured clone codec's own forms. `v8.serialize` output always starts with 0xFF,
+// so a first byte of 1 or 2 cannot be mistaken for it. Strings and numbers, the usual keys, skip the
+// v8 serializer, whose fixed cost per call is a few microseconds.
+const TAG_STRING = 1
+const TAG_NUMBER = 2
+// Plain JSON data (plain objects, dense arrays, strings, finite numbers other than -0, booleans,
+// null) comes back identical from JSON, which parses several times faster than v8 deserializes.
+const TAG_JSON = 3
+const TAG_V8 = 0xff
+
+const isJsonData = (value: unknown, depth: number): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0)
+    case "object": {
+      if (value === null) return true
+      if (depth > 32) return false
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isJsonData(value[i], depth + 1)) return false
+        }
+        return true
+      }
+      const prototype = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) return false
+      for (const key in value) {
+        if (!isJsonData((value as Record<string, unknown>)[key], depth + 1)) return false
+      }
+      // Symbol keys and non-enumerable properties are not JSON's: leave those to v8.
+      return (
+        Object.getOwnPropertySymbols(value).length === 0 &&
+        Object.keys(value).length === Object.getOwnPropertyNames(value).length
+      )
+    }
+    default:
+      return false
+  }
+}
+
+// `node:v8` is looked up when first needed rather than imported, and `Buffer` is used only where it
+// exists, so that this module loads in a browser too (where the JSON and schema codecs, and the
+// fast forms below, work; values that need v8 fail to encode there).
+let v8: typeof NodeV8 | undefined | null = null
+const nodeV8 = (): typeof NodeV8 | undefined => {
+  if (v8 === null)
+    v8 = (globalThis as any).process?.getBuiltinModule?.("node:v8") as typeof NodeV8 | undefined
+  return v8
+}
+const hasBuffer = typeof Buffer === "function"
+const looseDecoder = new TextDecoder()
+
+const tagged = (tag: number, text: string): Uint8Array => {
+  if (hasBuffer) {
+    const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(text))
+    bytes[0] = tag
+    bytes.write(text, 1)
+    return bytes
+  }
+  const encoded = textEncoder.encode(text)
+  const bytes = new Uint8Array(1 + encoded.length)
+  bytes[0] = tag
+  bytes.set(encoded, 1)
+  return bytes
+}
+
+// Not validated as UTF-8: these bytes passed their record's checksum, so this codec wrote them.
+const textAfterTag = (bytes: Uint8Array): string =>
+  hasBuffer
+    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", 1)
+    : looseDecoder.decode(bytes.subarray(1))
+
+/**
+ * `v8` deserialization rebuilds plain data only (no prototypes, no functions), so reading a file can
+ * never run code, unlike pickle.
+ *
+ * @internal
+ */
+export const structuredClone: Codec<any> = make(
+  "structuredClone",
+  (value) => {
+    if (typeof value === "string") return Either.right(tagged(TAG_STRING, value))
+    if (typeof value === "number") {
+      const bytes = new Uint8Array(9)
+      bytes[0] = TAG_NUMBER
+      new DataView(bytes.buffer).setFloat64(1, value, true)
+      return Either.right(bytes)
+    }
+    if (typeof value === "object" && value !== null && isJsonData(value, 0)) {
+      return Either.right(tagged(TAG_JSON, JSON.stringify(value)))
+    }
+    const serializer = nodeV8()
+    if (serializer === undefined) {
+      return Either.left(
+        failure("structured clone needs node:v8 for this value (Node 20.16 or later)", typeof value)
+      )
+    }
+    try {
+      // `serialize` makes a fresh serializer each time: one that is reused remembers the objects it
+      // has seen and writes them again as back-references.
+      return Either.right(serializer.serialize(value))
+    } catch (cause) {
+      return Either.left(failure("structured clone cannot serialize this value", cause))
+    }
+  },
+  (bytes) => {
+    switch (bytes[0]) {
+      case TAG_STRING:
+        return Either.right(textAfterTag(bytes))
+      case TAG_NUMBER:
+        return bytes.length === 9
+          ? Either.right(new DataView(bytes.buffer, bytes.byteOffset, 9).getFloat64(1, true))
+          : Either.left(failure("not a number", bytes.length))
+      case TAG_JSON:
+        try {
+          return Either.right(JSON.parse(textAfterTag(bytes)))
+        } catch (cause) {
+          return Either.left(failure("not JSON", cause))
+        }
+      case TAG_V8: {
+        const deserializer = nodeV8()
+        if (deserializer === undefined)
+          return Either.left(failure("structured clone needs node:v8", bytes.length))
+        try {
+          return Either.right(deserializer.deserialize(bytes))
+        } catch (cause) {
+          return Either.left(failure("not a structured clone serialization", cause))
+        }
+      }
+      default:
+        return Either.left(failure("not a structured clone serialization", bytes[0]))
+    }
+  }
+)
+
+/** @internal */
+export const json: Codec<any> = make(
+  "json",
+  (value) => {
+    try {
+      const text = JSON.stringify(value)
+      return text === undefined
+        ? Either.left(failure("JSON cannot represent this value", typeof value))
+        : Either.right(textEncoder.encode(text))
+    } catch (cause) {
+      return Either.left(failure("JSON cannot represent this value", cause))
+    }
+  },
+  (bytes) => {
+    try {
+      return Either.right(JSON.parse(textDecoder.decode(bytes)))
+    } catch (cause) {
+      return Either.left(failure("not JSON", cause))
+    }
+  }
+)
+
+/** @internal */
+export const schema = <A, I>(schema: Schema.Schema<A, I, never>): Codec<A> => {
+  const encodeSchema = Schema.encodeEither(schema)
+  const decodeSchema = Schema.decodeUnknownEither(schema)
+  return make(
+    "schema",
+    (value) => {
+      const encoded = encodeSchema(value)
+      if (Either.isLeft(encoded)) {
+        return Either.left(
+          failure("schema encoding failed", ParseResult.TreeFormatter.formatErrorSync(encoded.left))
+        )
+      }
+      return json.encode(encoded.right)
+    },
+    (bytes) =>
+      Either.flatMap(json.decode(bytes), (input) =>
+        Either.mapLeft(decodeSchema(input), (error) =>
+          failure("schema decoding failed", ParseResult.TreeFormatter.formatErrorSync(error))
+        )
+      )
+  )
+}

@@ -1,0 +1,558 @@
+/**
+ * The file backend: a snapshot at `path` and a journal at `<path>.journal`, after Redis's RDB + AOF.
+ *
+ * Both files carry a generation in their header. A snapshot of generation `g` holds the state at
+ * the start of the journal of generation `g`; a journal of an older generation is stale and
+ * ignored. Compaction writes the snapshot `g + 1` (temporary file, fsync, rename, fsync of the
+ * directory), then removes the journal `g`; the journal `g + 1` is created (temporary file,
+ * rename) on the next flush. A crash between any two of these steps leaves either the old pair,
+ * the new snapshot with a stale journal, or the new pair: always a loadable state.
+ *
+ * All the writing is done by one background fiber; the cache's fibers only append records to a
+ * buffer, synchronously, in the order of their state changes.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import { InvalidOption, PersistenceError } from "../CacheError.js"
+import type { Durability, FileOptions } from "../CachePersistence.js"
+import * as journal from "./journal.js"
+import * as lock from "./lock.js"
+import * as common from "./persistCommon.js"
+import {
+  type Backend,
+  type OpenContext,
+  type PersistedEntry,
+  type Persistence,
+  PersistenceTypeId
+} from "./persistence.js"
+
+const METHOD = "CachePersistence.file"
+const DEFAULT_THRESHOLD = 1 << 20
+// "interval" makes writers wait for a flush when this much is waiting or the last flush is two
+// intervals old: a program that never yields to the event loop would otherwise starve the flush
+// (whose file operations need the event loop) and pile its writes up in memory, unbounded.
+const BACKLOG = 4 << 20
+const JOURNAL_HEADER_LENGTH = journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length
+
+interface Settings {
+  readonly path: string
+  readonly durability: Durability
+  readonly interval: Duration.Duration
+  readonly threshold: number
+}
+
+const invalid = (option: string, reason: string, value: unknown) =>
+  Effect.die(new InvalidOption({ method: METHOD, option, reason, value }))
+
+const validate = <K, V>(options: FileOptions<K, V>): Effect.Effect<Settings> => {
+  if (typeof options.path !== "string" || options.path.length === 0) {
+    return invalid("path", "must be a non-empty string", options.path)
+  }
+  const durability = options.durability ?? "interval"
+  if (durability !== "always" && durability !== "interval" && durability !== "close") {
+    return invalid("durability", 'must be "always", "interval" or "close"', durability)
+  }
+  const interval =
+    options.interval === undefined
+      ? Option.some(Duration.seconds(1))
+      : Duration.decodeUnknown(options.interval)
+  if (
+    Option.isNone(interval) ||
+    !Duration.isFinite(interval.value) ||
+    Duration.toMillis(interval.value) <= 0
+  ) {
+    return invalid("interval", "must be a finite duration greater than zero", options.interval)
+  }
+  const threshold = options.compactionThreshold ?? DEFAULT_THRESHOLD
+  if (!Number.isSafeInteger(threshold) || threshold <= 0) {
+    return invalid("compactionThreshold", "must be a positive integer number of bytes", threshold)
+  }
+  return Effect.succeed({ path: options.path, durability, interval: interval.value, threshold })
+}
+
+const writeFailed = (description: string, path: string) => (cause: unknown) =>
+  new PersistenceError({ reason: "WriteFailed", method: METHOD, description, path, cause })
+
+/** @internal */
+export const make = <K, V>(
+  options: FileOptions<K, V>
+): Persistence<K, V, PersistenceError, FileSystem.FileSystem | Path.Path> => ({
+  [PersistenceTypeId]: PersistenceTypeId,
+  open: (context) => open(options, context)
+})
+
+const open = <K, V>(options: FileOptions<K, V>, context: OpenContext<K, V>) =>
+  Effect.gen(function* () {
+    const settings = yield* validate(options)
+    const codecs = yield* common.resolveCodecs(METHOD, options)
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const snapshotPath = path.resolve(settings.path)
+    const directory = path.dirname(snapshotPath)
+    yield* fs
+      .makeDirectory(directory, { recursive: true, mode: 0o700 })
+      .pipe(Effect.mapError(writeFailed("cannot create the directory", directory)))
+    yield* lock.acquire(`${snapshotPath}.lock`, METHOD)
+    const store = new FileStore(fs, snapshotPath, directory, settings, codecs, context)
+    const loaded = yield* store.load
+    yield* Effect.acquireRelease(store.start, () => store.close)
+    return store.backend(loaded)
+  })
+
+class FileStore<K, V> {
+  readonly journalPath: string
+  readonly wake = Effect.unsafeMakeLatch(false)
+  generation = 0
+  journalFile: { readonly file: FileSystem.File; readonly scope: Scope.CloseableScope } | undefined
+  journalBytes = 0
+  lastSnapshotBytes = 0
+  /** Records appended since the last flush, in state order. */
+  pending = new Pending()
+  /** Completed when the records now in `pending` are durable (or cannot be made so). */
+  batch = newBatch()
+  /** Bytes recorded since the last snapshot, and the growth at which to compact. */
+  growth = 0
+  compactAfter = 0
+  /** The journal on disk cannot be appended to any more: only a new snapshot restores it. */
+  needsSnapshot = false
+  /** The last background write failed: "interval" and "close" writes report it until one succeeds. */
+  error: PersistenceError | undefined
+  stopping = false
+  closed = false
+  flusher: Fiber.RuntimeFiber<void> | undefined
+  readEntries: () => ReadonlyArray<PersistedEntry<K, V>> = () => []
+  clock: Clock.Clock = Clock.make()
+  /** When the last flush of the journal ended (or the store opened). */
+  flushedAt = 0
+
+  constructor(
+    readonly fs: FileSystem.FileSystem,
+    readonly snapshotPath: string,
+    readonly directory: string,
+    readonly settings: Settings,
+    readonly codecs: common.Codecs<K, V>,
+    readonly context: OpenContext<K, V>
+  ) {
+    this.journalPath = `${snapshotPath}.journal`
+  }
+
+  backend(loaded: ReadonlyArray<PersistedEntry<K, V>>): Backend<K, V, PersistenceError> {
+    return {
+      loaded,
+      prepareSet: (key, value, expiresAt) =>
+        common.encodeSetRecord(this.codecs, METHOD, key, value, expiresAt),
+      recordSet: (prepared) => this.append(prepared as Uint8Array),
+      recordDelete: (key) => {
+        const encoded = this.codecs.key.encode(key)
+        // A key that does not encode was never stored: there is nothing to remove on disk.
+        return Either.isLeft(encoded) ? Effect.void : this.append(journal.encodeDelete(encoded.right))
+      },
+      recordClear: () => this.append(journal.encodeClear())
+    }
+  }
+
+  append(record: Uint8Array): Effect.Effect<void, PersistenceError> {
+    if (this.closed) {
+      return Effect.fail(
+        new PersistenceError({
+          reason: "Closed",
+          method: METHOD,
+          description: "the cache's scope has closed; this write was not persisted",
+          path: this.snapshotPath
+        })
+      )
+    }
+    this.growth += record.length
+    const durability = this.settings.durability
+    if (durability === "close") {
+      if (this.growth > this.compactAfter) this.wake.unsafeOpen()
+    } else {
+      this.pending.append(record)
+      if (durability === "always") {
+        this.wake.unsafeOpen()
+        return Deferred.await(this.batch)
+      }
+      if (this.growth > this.compactAfter) this.wake.unsafeOpen()
+      if (
+        this.pending.length > BACKLOG ||
+        this.clock.unsafeCurrentTimeMillis() - this.flushedAt > 2 * Duration.toMillis(this.settings.interval)
+      ) {
+        this.wake.unsafeOpen()
+        return Deferred.await(this.batch)
+      }
+    }
+    return this.error === undefined ? Effect.void : Effect.fail(this.error)
+  }
+
+  // --- loading -------------------------------------------------------------------------------------
+
+  readOptional(file: string): Effect.Effect<Option.Option<Uint8Array>, PersistenceError> {
+    return this.fs.readFile(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchAll((error) =>
+        error._tag === "SystemError" && error.reason === "NotFound"
+          ? Effect.succeed(Option.none())
+          : Effect.fail(
+              new PersistenceError({
+                reason: "ReadFailed",
+                method: METHOD,
+                description: "cannot read the file",
+                path: file,
+                cause: error
+              })
+            )
+      )
+    )
+  }
+
+  /** Renames a damaged file to `<file>.corrupt-<time>`, keeping the evidence, and says so. */
+  moveAside(file: string, what: string, kept: number): Effect.Effect<void> {
+    const fs = this.fs
+    return Effect.gen(function* () {
+      const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+      let target = `${file}.corrupt-${now}`
+      for (let i = 1; yield* Effect.orElseSucceed(fs.exists(target), () => false); i++) {
+        target = `${file}.corrupt-${now}-${i}`
+      }
+      const moved = yield* Effect.either(fs.rename(file, target))
+      yield* Effect.logWarning(
+        Either.isRight(moved)
+          ? `${what} is damaged: kept its first ${kept} valid records, moved it aside to ${target}`
+          : `${what} is damaged: kept its first ${kept} valid records; it could not be moved aside`
+      ).pipe(Effect.annotateLogs({ path: file }))
+    })
+  }
+
+  get load(): Effect.Effect<Array<PersistedEntry<K, V>>, PersistenceError> {
+    const self = this
+    return Effect.gen(function* () {
+      const state = new common.RawState()
+      let rewrite = false
+      let snapshotGeneration: number | undefined
+      const snapshot = yield* self.readOptional(self.snapshotPath)
+      if (Option.isSome(snapshot)) {
+        const result = journal.scan(snapshot.value, journal.SNAPSHOT_MAGIC, state.snapshot)
+        snapshotGeneration = result.generation
+        if (result.stop === "end") {
+          self.lastSnapshotBytes = snapshot.value.length
+        } else {
+          rewrite = true
+          yield* self.moveAside(self.snapshotPath, "the snapshot", result.records)
+        }
+      }
+      const base = snapshotGeneration ?? 0
+      let journalGeneration: number | undefined
+      const journalBytes = yield* self.readOptional(self.journalPath)
+      let appendAt: number | undefined
+      if (Option.isSome(journalBytes)) {
+        const result = journal.scan(
+          journalBytes.value,
+          journal.JOURNAL_MAGIC,
+          state.journal,
+          (generation) => generation >= base
+        )
+        journalGeneration = result.generation
+        if (result.generation === undefined) {
+          // A journal is created under a temporary name and renamed whole, so a bad header is damage.
+          if (result.stop === "corrupt") {
+            rewrite = true
+            yield* self.moveAside(self.journalPath, "the journal", 0)
+          }
+        } else if (result.generation >= base) {
+          if (result.generation !== base) rewrite = true
+          if (result.stop === "corrupt" || result.stop === "end") {
+            rewrite = true
+            yield* self.moveAside(self.journalPath, "the journal", result.records)
+          } else {
+            if (result.stop === "torn") {
+              yield* Effect.logInfo(
+                `dropped the torn last record of the journal (${result.records} records kept)`
+              ).pipe(Effect.annotateLogs({ path: self.journalPath }))
+            }
+            appendAt = result.validLength
+          }
+        }
+      }
+      const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+      const live = state.live(now, self.context.capacity)
+      if (rewrite) {
+        self.generation = Math.max(snapshotGeneration ?? 0, journalGeneration ?? 0) + 1
+        const written = yield* Effect.either(self.writeSnapshot(self.generation, live))
+        if (Either.isLeft(written) || Either.isLeft(written.right.synced)) {
+          self.needsSnapshot = true
+          yield* Effect.logWarning("cannot write a repaired snapshot; will retry")
+        }
+        if (Either.isRight(written)) {
+          self.lastSnapshotBytes = written.right.size
+          yield* Effect.ignore(self.fs.remove(self.journalPath))
+        }
+      } else {
+        self.generation = base
+        if (appendAt !== undefined && self.settings.durability !== "close") {
+          const opened = yield* Effect.either(self.openJournal(appendAt))
+          // Cannot append: start from a snapshot of what was loaded, the journal is then stale.
+          if (Either.isLeft(opened)) self.needsSnapshot = true
+        }
+      }
+      self.compactAfter = Math.max(self.settings.threshold, 2 * self.lastSnapshotBytes)
+      return yield* common.decodeEntries(self.codecs, live, self.snapshotPath)
+    })
+  }
+
+  // --- writing -------------------------------------------------------------------------------------
+
+  syncDirectory(): Effect.Effect<void, PersistenceError> {
+    // `FileSystem` has no fsync of a directory; opening it read-only gives a handle to `sync`.
+    return Effect.scoped(Effect.flatMap(this.fs.open(this.directory, { flag: "r" }), (dir) => dir.sync)).pipe(
+      Effect.mapError(writeFailed("cannot fsync the directory", this.directory))
+    )
+  }
+
+  /** Opens the journal for appending, truncated to `length` (dropping a torn last record). */
+  openJournal(length: number): Effect.Effect<void, PersistenceError> {
+    return Effect.gen(this, function* () {
+      const scope = yield* Scope.make()
+      const file = yield* Scope.extend(
+        this.fs.open(this.journalPath, { flag: "a", mode: 0o600 }),
+        scope
+      ).pipe(
+        Effect.tap((file) => file.truncate(length)),
+        Effect.tapError(() => Scope.close(scope, Exit.void)),
+        Effect.mapError(writeFailed("cannot open the journal", this.journalPath))
+      )
+      this.journalFile = { file, scope }
+      this.journalBytes = length
+    })
+  }
+
+  /** Starts a fresh journal of the current generation: written aside, then renamed into place. */
+  createJournal(): Effect.Effect<void, PersistenceError> {
+    const temporary = `${this.journalPath}.tmp`
+    const header = journal.encodeHeader(journal.JOURNAL_MAGIC, this.generation)
+    return Effect.scoped(
+      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
+        Effect.zipRight(file.writeAll(header), file.sync)
+      )
+    ).pipe(
+      Effect.zipRight(this.fs.rename(temporary, this.journalPath)),
+      Effect.mapError(writeFailed("cannot create the journal", this.journalPath)),
+      Effect.zipRight(this.syncDirectory()),
+      Effect.zipRight(this.openJournal(JOURNAL_HEADER_LENGTH))
+    )
+  }
+
+  closeJournal(): Effect.Effect<void> {
+    const current = this.journalFile
+    this.journalFile = undefined
+    return current === undefined ? Effect.void : Scope.close(current.scope, Exit.void)
+  }
+
+  /** Appends `bytes` to the journal and fsyncs; on failure, cuts the journal back to where it was. */
+  writeJournal(bytes: Uint8Array): Effect.Effect<void, PersistenceError> {
+    return Effect.gen(this, function* () {
+      if (this.journalFile === undefined) yield* this.createJournal()
+      const { file } = this.journalFile!
+      const written = yield* Effect.either(Effect.zipRight(file.writeAll(bytes), file.sync))
+      if (Either.isLeft(written)) {
+        const restored = yield* Effect.either(file.truncate(this.journalBytes))
+        if (Either.isLeft(restored)) this.needsSnapshot = true
+        return yield* Effect.fail(writeFailed("cannot append to the journal", this.journalPath)(written.left))
+      }
+      this.journalBytes += bytes.length
+    })
+  }
+
+  /**
+   * Writes a snapshot aside, fsyncs it, renames it over the old one and fsyncs the directory. Fails
+   * only if the old snapshot is still in place; once renamed, the new one is what a reader sees, so
+   * a failed fsync of the directory comes back as `synced`, for the caller to report.
+   */
+  writeSnapshot(
+    generation: number,
+    entries: Iterable<common.RawEntry>
+  ): Effect.Effect<
+    { readonly size: number; readonly synced: Either.Either<void, PersistenceError> },
+    PersistenceError
+  > {
+    const temporary = `${this.snapshotPath}.tmp`
+    return Effect.scoped(
+      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
+        Effect.tap(
+          common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
+          () => file.sync
+        )
+      )
+    ).pipe(
+      Effect.tap(() => this.fs.rename(temporary, this.snapshotPath)),
+      Effect.mapError(writeFailed("cannot write the snapshot", this.snapshotPath)),
+      Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))),
+      Effect.flatMap((size) =>
+        Effect.map(Effect.either(this.syncDirectory()), (synced) => ({ size, synced }))
+      )
+    )
+  }
+
+  get flush(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      if (this.pending.length === 0 || this.needsSnapshot) return
+      const records = this.pending.take()
+      const batch = this.batch
+      this.batch = newBatch()
+      const written = yield* Effect.either(this.writeJournal(records))
+      this.flushedAt = this.clock.unsafeCurrentTimeMillis()
+      if (Either.isRight(written)) {
+        this.error = undefined
+        Deferred.unsafeDone(batch, Exit.void)
+      } else {
+        // Kept, in order, for the next attempt: the journal must not skip a change the cache made.
+        this.pending.prepend(records)
+        this.error = written.left
+        Deferred.unsafeDone(batch, Exit.fail(written.left))
+      }
+    })
+  }
+
+  get compact(): Effect.Effect<boolean> {
+    return Effect.gen(this, function* () {
+      // One synchronous step, with no chance for another fiber to run in between: the entries are
+      // exactly the state that the records taken here led to.
+      const entries = this.readEntries()
+      const covered = this.batch
+      const coveredRecords = this.pending.take()
+      const growth = this.growth
+      this.batch = newBatch()
+      this.growth = 0
+      let unencodable = 0
+      const raw = common.encodeEntries(this.codecs, entries, () => unencodable++)
+      const written = yield* Effect.either(this.writeSnapshot(this.generation + 1, raw))
+      if (unencodable > 0) {
+        yield* Effect.logWarning(`${unencodable} entries no longer encode and were left out of the snapshot`)
+      }
+      if (Either.isLeft(written)) {
+        this.pending.prepend(coveredRecords)
+        this.growth += growth
+        this.compactAfter = this.growth + Math.max(this.settings.threshold, 2 * this.lastSnapshotBytes)
+        this.error = written.left
+        Deferred.unsafeDone(covered, Exit.fail(written.left))
+        return false
+      }
+      // Renamed: the new snapshot is the base now, even if the directory's fsync failed.
+      const { size, synced } = written.right
+      this.generation++
+      this.lastSnapshotBytes = size
+      this.compactAfter = Math.max(this.settings.threshold, 2 * size)
+      this.needsSnapshot = false
+      this.error = Either.isLeft(synced) ? synced.left : undefined
+      Deferred.unsafeDone(covered, Either.isLeft(synced) ? Exit.fail(synced.left) : Exit.void)
+      yield* this.closeJournal()
+      // The old journal is stale now; the next flush starts the new one (and fsyncs the directory).
+      yield* Effect.ignore(this.fs.remove(this.journalPath))
+      return Either.isRight(synced)
+    })
+  }
+
+  get step(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      yield* this.flush
+      if (this.needsSnapshot || this.growth > this.compactAfter) yield* this.compact
+    })
+  }
+
+  get start(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      this.readEntries = common.runEntries(yield* Effect.runtime<never>(), this.context)
+      this.clock = yield* Effect.clock
+      this.flushedAt = this.clock.unsafeCurrentTimeMillis()
+      const wait =
+        this.settings.durability === "interval"
+          ? Effect.raceFirst(Effect.sleep(this.settings.interval), this.wake.await)
+          : this.wake.await
+      const loop = Effect.gen(this, function* () {
+        while (!this.stopping) {
+          yield* wait
+          this.wake.unsafeClose()
+          if (!this.stopping) yield* this.step
+        }
+      })
+      // Forked from an uninterruptible acquire: the loop must be interruptible again, or the race
+      // above could not cut its sleep short.
+      this.flusher = yield* Effect.forkDaemon(Effect.interruptible(loop))
+    })
+  }
+
+  /** Stops the flusher, then writes a final snapshot (or, failing that, the journal). */
+  get close(): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      this.stopping = true
+      this.wake.unsafeOpen()
+      if (this.flusher !== undefined) yield* Fiber.await(this.flusher)
+      const compacted = yield* this.compact
+      if (!compacted) {
+        yield* this.flush
+        yield* Effect.logError(
+          this.settings.durability === "close"
+            ? "cannot write the final snapshot: changes since the last snapshot are lost"
+            : "cannot write the final snapshot: the journal keeps what it could",
+          this.error
+        ).pipe(Effect.annotateLogs({ path: this.snapshotPath }))
+      }
+      this.closed = true
+      Deferred.unsafeDone(
+        this.batch,
+        Exit.fail(
+          new PersistenceError({
+            reason: "Closed",
+            method: METHOD,
+            description: "the cache's scope closed before this write was persisted",
+            path: this.snapshotPath
+          })
+        )
+      )
+      yield* this.closeJournal()
+    }).pipe(Effect.uninterruptible)
+  }
+}
+
+/**
+ * Records waiting to be written, copied into one growing buffer: holding thousands of small
+ * arrays until the next flush would make them survive into the old generation of the heap, where
+ * collecting them costs in proportion to everything else there (a large cache).
+ */
+class Pending {
+  private bytes = new Uint8Array(1 << 12)
+  length = 0
+  append(record: Uint8Array): void {
+    if (this.length + record.length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + record.length))
+      grown.set(this.bytes.subarray(0, this.length))
+      this.bytes = grown
+    }
+    this.bytes.set(record, this.length)
+    this.length += record.length
+  }
+  /** Everything appended so far; the buffer starts empty again. */
+  take(): Uint8Array {
+    const taken = this.bytes.subarray(0, this.length)
+    this.bytes = new Uint8Array(Math.max(1 << 12, Math.min(this.bytes.length, 1 << 20)))
+    this.length = 0
+    return taken
+  }
+  /** Puts back, before what was appended since, records taken but not written. */
+  prepend(records: Uint8Array): void {
+    const rest = this.take()
+    this.append(records)
+    this.append(rest)
+  }
+}
+
+const newBatch = () => Deferred.unsafeMake<void, PersistenceError>(FiberId.none)

@@ -1,0 +1,151 @@
+/**
+ * The `KeyValueStore` backend: the whole cache as one snapshot value (the file backend's snapshot
+ * format, checksummed), written on an interval while the cache changes and when the scope closes.
+ */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import { InvalidOption, PersistenceError } from "../CacheError.js"
+import type { KeyValueStoreOptions } from "../CachePersistence.js"
+import * as journal from "./journal.js"
+import * as common from "./persistCommon.js"
+import { type Backend, type OpenContext, type Persistence, PersistenceTypeId } from "./persistence.js"
+
+const METHOD = "CachePersistence.keyValueStore"
+
+/** @internal */
+export const make = <K, V>(
+  options: KeyValueStoreOptions<K, V>
+): Persistence<K, V, PersistenceError, KeyValueStore.KeyValueStore> => ({
+  [PersistenceTypeId]: PersistenceTypeId,
+  open: (context) => open(options, context)
+})
+
+const invalid = (option: string, reason: string, value: unknown) =>
+  Effect.die(new InvalidOption({ method: METHOD, option, reason, value }))
+
+const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K, V>) =>
+  Effect.gen(function* () {
+    if (typeof options.key !== "string" || options.key.length === 0) {
+      return yield* invalid("key", "must be a non-empty string", options.key)
+    }
+    const interval =
+      options.interval === undefined
+        ? Option.some(Duration.seconds(1))
+        : Duration.decodeUnknown(options.interval)
+    if (
+      Option.isNone(interval) ||
+      !Duration.isFinite(interval.value) ||
+      Duration.toMillis(interval.value) <= 0
+    ) {
+      return yield* invalid("interval", "must be a finite duration greater than zero", options.interval)
+    }
+    const codecs = yield* common.resolveCodecs(METHOD, options)
+    const store = yield* KeyValueStore.KeyValueStore
+    const key = options.key
+    const failure = (reason: "ReadFailed" | "WriteFailed", description: string) => (cause: unknown) =>
+      new PersistenceError({ reason, method: METHOD, description, path: key, cause })
+
+    const moveAside = (value: string | Uint8Array, kept: number) =>
+      Effect.gen(function* () {
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const target = `${key}.corrupt-${now}`
+        const moved = yield* Effect.either(store.set(target, value))
+        yield* Effect.logWarning(
+          Either.isRight(moved)
+            ? `the stored snapshot is damaged: kept its first ${kept} valid entries, moved it aside to key ${target}`
+            : `the stored snapshot is damaged: kept its first ${kept} valid entries; it could not be moved aside`
+        ).pipe(Effect.annotateLogs({ key }))
+      })
+
+    const state = new common.RawState()
+    const stored = yield* Effect.either(store.getUint8Array(key))
+    if (Either.isLeft(stored)) {
+      // A string store holds bytes as base64: a value that is not base64 is damage, not an outage.
+      const text = yield* store
+        .get(key)
+        .pipe(Effect.mapError(failure("ReadFailed", "cannot read the snapshot")))
+      if (Option.isSome(text)) yield* moveAside(text.value, 0)
+    } else if (Option.isSome(stored.right)) {
+      const result = journal.scan(stored.right.value, journal.SNAPSHOT_MAGIC, state.snapshot)
+      if (result.stop !== "end") yield* moveAside(stored.right.value, result.records)
+    }
+    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    const loaded = yield* common.decodeEntries(codecs, state.live(now, context.capacity), key)
+
+    const readEntries = common.runEntries(yield* Effect.runtime<never>(), context)
+    let dirty = false
+    let error: PersistenceError | undefined
+    let closed = false
+    const write = Effect.gen(function* () {
+      dirty = false
+      const entries = readEntries()
+      const chunks: Array<Uint8Array> = []
+      let unencodable = 0
+      const raw = common.encodeEntries(codecs, entries, () => unencodable++)
+      const size = yield* common.encodeSnapshot(0, raw, (chunk) =>
+        Effect.sync(() => chunks.push(chunk.slice()))
+      )
+      if (unencodable > 0) {
+        yield* Effect.logWarning(`${unencodable} entries no longer encode and were left out of the snapshot`)
+      }
+      const bytes = new Uint8Array(size)
+      for (let i = 0, offset = 0; i < chunks.length; offset += chunks[i]!.length, i++)
+        bytes.set(chunks[i]!, offset)
+      const written = yield* Effect.either(store.set(key, bytes))
+      if (Either.isLeft(written)) {
+        dirty = true
+        error = failure("WriteFailed", "cannot write the snapshot")(written.left)
+        return false
+      }
+      error = undefined
+      return true
+    })
+    const flusher = yield* Effect.forkDaemon(
+      Effect.interruptible(
+        Effect.forever(
+          Effect.zipRight(
+            Effect.sleep(interval.value),
+            Effect.when(write, () => dirty)
+          )
+        )
+      )
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        yield* Fiber.interrupt(flusher)
+        if (!(yield* write)) {
+          yield* Effect.logError(
+            "cannot write the final snapshot: changes since the last one are lost",
+            error
+          ).pipe(Effect.annotateLogs({ key }))
+        }
+        closed = true
+      }).pipe(Effect.uninterruptible)
+    )
+    const record = (): Effect.Effect<void, PersistenceError> => {
+      if (closed) {
+        return Effect.fail(
+          new PersistenceError({
+            reason: "Closed",
+            method: METHOD,
+            description: "the cache's scope has closed; this write was not persisted",
+            path: key
+          })
+        )
+      }
+      dirty = true
+      return error === undefined ? Effect.void : Effect.fail(error)
+    }
+    const backend: Backend<K, V, PersistenceError> = {
+      loaded,
+      prepareSet: (k, value, expiresAt) => common.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
+      recordSet: record,
+      recordDelete: record,
+      recordClear: record
+    }
+    return backend
+  })

@@ -1,0 +1,200 @@
+/**
+ * How cache keys become Redis keys, and back.
+ *
+ * Redis compares keys by their bytes, the in-process cache by `Equal`; the encoding makes the two
+ * agree: a string key is stored as is (so `user:42` reads as `user:42` in `redis-cli`), any other
+ * key as a control character followed by a canonical encoding of its contents, in which object
+ * properties are sorted (so `Data.struct({ a, b })` and `Data.struct({ b, a })` are one key). The
+ * encoding is injective: a string that happens to begin with the control character is escaped by
+ * doubling it, and lock keys live in a namespace no cache key can reach.
+ */
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
+
+const MARK = "\u0000"
+
+/**
+ * Why a key could not be encoded: the path of the offending part and the reason.
+ *
+ * @internal
+ */
+export interface KeyEncodingFailure {
+  readonly path: string
+  readonly reason: string
+}
+
+class Unencodable {
+  constructor(
+    readonly path: string,
+    readonly reason: string
+  ) {}
+}
+
+/**
+ * The Redis key suffix of a cache key (to be put after the prefix).
+ *
+ * @internal
+ */
+export const encodeKey = (key: unknown): Either.Either<string, KeyEncodingFailure> => {
+  if (typeof key === "string") return Either.right(key.startsWith(MARK) ? MARK + key : key)
+  try {
+    return Either.right(MARK + canonical(key, "key", new Set()))
+  } catch (error) {
+    if (error instanceof Unencodable) return Either.left({ path: error.path, reason: error.reason })
+    throw error
+  }
+}
+
+/**
+ * The cache key of a Redis key suffix made by {@link encodeKey}. Non-string keys come back rebuilt
+ * from their contents: objects as `Data.struct`, arrays as `Data.tuple`, so that they are `Equal` to
+ * the keys that were stored when those were plain data or `Data` values.
+ *
+ * @internal
+ */
+export const decodeKey = (encoded: string): unknown => {
+  if (!encoded.startsWith(MARK)) return encoded
+  if (encoded.startsWith(MARK, 1)) return encoded.slice(1)
+  const parser = { text: encoded, at: 1 }
+  const value = parse(parser)
+  if (parser.at !== encoded.length)
+    throw new SyntaxError(`trailing characters in key ${JSON.stringify(encoded)}`)
+  return value
+}
+
+/**
+ * The namespace of lock keys under a prefix: no encoded cache key starts with it.
+ *
+ * @internal
+ */
+export const LOCK_NAMESPACE = `${MARK}lock:`
+
+/**
+ * A `SCAN MATCH` pattern for every key that starts with `prefix`.
+ *
+ * @internal
+ */
+export const matchPrefix = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`
+
+const canonical = (value: unknown, path: string, ancestors: Set<object>): string => {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value)
+    case "number":
+      // 0 and -0 are the same key for `Equal`.
+      return `n${value === 0 ? "0" : String(value)}`
+    case "bigint":
+      return `b${value}`
+    case "boolean":
+      return value ? "T" : "F"
+    case "undefined":
+      return "U"
+    case "object": {
+      if (value === null) return "N"
+      if (value instanceof Date) return `d${value.getTime()}`
+      if (ancestors.has(value)) throw new Unencodable(path, "the key contains a cycle")
+      ancestors.add(value)
+      try {
+        if (Array.isArray(value)) {
+          return `[${value.map((item, i) => canonical(item, `${path}[${i}]`, ancestors)).join(",")}]`
+        }
+        const prototype = Object.getPrototypeOf(value)
+        if (prototype !== Object.prototype && prototype !== null && !Equal.isEqual(value)) {
+          throw new Unencodable(
+            path,
+            `instances of ${prototype?.constructor?.name ?? "a class"} have no stable encoding: use plain data or Data values`
+          )
+        }
+        const record = value as Record<string, unknown>
+        const fields = Object.keys(record)
+          .sort()
+          .map((name) => `${JSON.stringify(name)}:${canonical(record[name], `${path}.${name}`, ancestors)}`)
+        return `{${fields.join(",")}}`
+      } finally {
+        ancestors.delete(value)
+      }
+    }
+    default:
+      throw new Unencodable(path, `a ${typeof value} has no stable encoding`)
+  }
+}
+
+interface Parser {
+  readonly text: string
+  at: number
+}
+
+const parse = (parser: Parser): unknown => {
+  const tag = parser.text[parser.at]
+  switch (tag) {
+    case '"': {
+      const end = stringEnd(parser.text, parser.at)
+      const value = JSON.parse(parser.text.slice(parser.at, end))
+      parser.at = end
+      return value
+    }
+    case "n":
+      return Number(atom(parser))
+    case "b":
+      return BigInt(atom(parser))
+    case "d":
+      return new Date(Number(atom(parser)))
+    case "T":
+    case "F":
+    case "U":
+    case "N":
+      parser.at++
+      return tag === "T" ? true : tag === "F" ? false : tag === "N" ? null : undefined
+    case "[": {
+      parser.at++
+      const items: Array<unknown> = []
+      while (parser.text[parser.at] !== "]") {
+        if (items.length > 0) expect(parser, ",")
+        items.push(parse(parser))
+      }
+      parser.at++
+      return Data.tuple(...items)
+    }
+    case "{": {
+      parser.at++
+      const fields: Record<string, unknown> = {}
+      let first = true
+      while (parser.text[parser.at] !== "}") {
+        if (!first) expect(parser, ",")
+        first = false
+        const end = stringEnd(parser.text, parser.at)
+        const name = JSON.parse(parser.text.slice(parser.at, end)) as string
+        parser.at = end
+        expect(parser, ":")
+        fields[name] = parse(parser)
+      }
+      parser.at++
+      return Data.struct(fields)
+    }
+    default:
+      throw new SyntaxError(`unexpected ${JSON.stringify(tag)} at ${parser.at} in an encoded key`)
+  }
+}
+
+const atom = (parser: Parser): string => {
+  const start = parser.at + 1
+  let end = start
+  while (end < parser.text.length && !",]}".includes(parser.text[end]!)) end++
+  parser.at = end
+  return parser.text.slice(start, end)
+}
+
+const stringEnd = (text: string, start: number): number => {
+  if (text[start] !== '"') throw new SyntaxError(`expected a string at ${start} in an encoded key`)
+  let at = start + 1
+  while (at < text.length && text[at] !== '"') at += text[at] === "\\" ? 2 : 1
+  return at + 1
+}
+
+const expect = (parser: Parser, char: string): void => {
+  if (parser.text[parser.at] !== char) {
+    throw new SyntaxError(`expected ${JSON.stringify(char)} at ${parser.at} in an encoded key`)
+  }
+  parser.at++
+}

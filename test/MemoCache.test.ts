@@ -1,0 +1,504 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { PersistenceError } from "../src/CacheError.js"
+import * as CachePersistence from "../src/CachePersistence.js"
+import { PersistenceTypeId } from "../src/internal/persistence.js"
+import * as LruCache from "../src/LruCache.js"
+import * as MemoCache from "../src/MemoCache.js"
+
+const { cached, cachedWith } = MemoCache
+
+const provideMemo = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provide(self, MemoCache.layer({ capacity: 100 }))
+
+/** Lets forked fibers run as far as they can without time passing. */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** A function that counts its runs and answers `answers[run]` (the last one forever after). */
+const counted = <A, E = never>(
+  name: string,
+  answers: ReadonlyArray<Effect.Effect<A, E>>,
+  delay: Duration.DurationInput = Duration.zero
+) =>
+  Effect.map(Ref.make(0), (runs) => {
+    const fn = (_n: number) =>
+      Ref.getAndUpdate(runs, (n) => n + 1).pipe(
+        Effect.flatMap((run) => Effect.delay(answers[Math.min(run, answers.length - 1)]!, delay))
+      )
+    Object.defineProperty(fn, "name", { value: name })
+    return { fn, runs: Ref.get(runs) }
+  })
+
+describe("cached", () => {
+  it.effect("runs the function once per distinct arguments", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("square", [Effect.succeed(1)])
+      const square = cached(fn)
+      expect(yield* square(1)).toBe(1)
+      expect(yield* square(1)).toBe(1)
+      expect(yield* runs).toBe(1)
+      yield* square(2)
+      expect(yield* runs).toBe(2)
+      const { cache } = yield* MemoCache.MemoCache
+      expect((yield* cache.stats).hits).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("caches undefined and null results", () =>
+    Effect.gen(function* () {
+      const nothing = yield* counted<undefined>("nothing", [Effect.succeed(undefined)])
+      const nul = yield* counted<null>("nul", [Effect.succeed(null)])
+      const cachedNothing = cached(nothing.fn)
+      const cachedNull = cached(nul.fn)
+      expect(yield* cachedNothing(1)).toBeUndefined()
+      expect(yield* cachedNothing(1)).toBeUndefined()
+      expect(yield* cachedNull(1)).toBeNull()
+      expect(yield* cachedNull(1)).toBeNull()
+      expect(yield* nothing.runs).toBe(1)
+      expect(yield* nul.runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("keys argument objects by content, not by property order", () =>
+    Effect.gen(function* () {
+      const runs = yield* Ref.make(0)
+      const search = cached(
+        (query: { readonly q: string; readonly page: number }) =>
+          Effect.as(
+            Ref.update(runs, (n) => n + 1),
+            `${query.q}#${query.page}`
+          ),
+        { name: "search" }
+      )
+      expect(yield* search({ q: "lru", page: 2 })).toBe("lru#2")
+      expect(yield* search({ page: 2, q: "lru" })).toBe("lru#2")
+      expect(yield* Ref.get(runs)).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("expires results after their time to live", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("a")])
+      const f = cached(fn, { timeToLive: "10 seconds" })
+      yield* f(1)
+      yield* TestClock.adjust("9999 millis")
+      yield* f(1)
+      expect(yield* runs).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      yield* f(1)
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("uses the MemoCache's time to live by default", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("a")])
+      const f = cached(fn)
+      yield* f(1)
+      yield* TestClock.adjust("59 seconds")
+      yield* f(1)
+      expect(yield* runs).toBe(1)
+      yield* TestClock.adjust("1 second")
+      yield* f(1)
+      expect(yield* runs).toBe(2)
+    }).pipe(Effect.provide(MemoCache.layer({ capacity: 10, timeToLive: "1 minute" })))
+  )
+
+  it.effect("does not cache failures by default", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.fail("boom"), Effect.succeed("ok")])
+      const f = cached(fn)
+      expect(yield* Effect.flip(f(1))).toBe("boom")
+      expect(yield* f(1)).toBe("ok")
+      expect(yield* f(1)).toBe("ok")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("caches failures when timeToLive is a function of the Exit that asks for it", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.fail("boom"), Effect.succeed("ok")])
+      const f = cached(fn, {
+        timeToLive: Exit.match({ onFailure: () => Duration.seconds(5), onSuccess: () => Duration.infinity })
+      })
+      expect(yield* Effect.flip(f(1))).toBe("boom")
+      expect(yield* Effect.flip(f(1))).toBe("boom")
+      expect(yield* runs).toBe(1)
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* f(1)).toBe("ok")
+      yield* TestClock.adjust("1 hour")
+      expect(yield* f(1)).toBe("ok")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("propagates defects and never caches them, whatever timeToLive says", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.die("bug"), Effect.interrupt, Effect.succeed("ok")])
+      const f = cached(fn, { timeToLive: () => Duration.infinity })
+      const died = yield* Effect.exit(f(1))
+      expect(Exit.isFailure(died) && Cause.isDie(died.cause)).toBe(true)
+      expect(Exit.isFailure(died) && Option.getOrNull(Cause.dieOption(died.cause))).toBe("bug")
+      const interrupted = yield* Effect.exit(f(1))
+      expect(Exit.isFailure(interrupted) && Cause.isInterruptedOnly(interrupted.cause)).toBe(true)
+      expect(yield* f(1)).toBe("ok")
+      expect(yield* f(1)).toBe("ok")
+      expect(yield* runs).toBe(3)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("runs the function once for concurrent calls with one key", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("slow", [Effect.succeed("v")], "1 second")
+      const slow = cached(fn)
+      const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(slow(1)))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const results = yield* Effect.forEach(fibers, Fiber.join)
+      expect(results).toEqual(Array.from({ length: 10 }, () => "v"))
+      expect(yield* runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("shares a failure with every concurrent caller, and stores nothing", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("slow", [Effect.fail("boom"), Effect.succeed("v")], "1 second")
+      const slow = cached(fn)
+      const fibers = yield* Effect.forEach(Array.from({ length: 3 }), () => Effect.fork(Effect.flip(slow(1))))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.forEach(fibers, Fiber.join)).toEqual(["boom", "boom", "boom"])
+      expect(yield* runs).toBe(1)
+      const again = yield* Effect.fork(slow(1))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(again)).toBe("v")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("leaves the other callers their result when one is interrupted", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("slow", [Effect.succeed("v")], "1 second")
+      const slow = cached(fn)
+      const first = yield* Effect.fork(slow(1))
+      const second = yield* Effect.fork(slow(1))
+      yield* settle
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(second)).toBe("v")
+      expect(yield* slow(1)).toBe("v")
+      expect(yield* runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("finishes and stores the run even when its only caller is interrupted", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("slow", [Effect.succeed("v")], "1 second")
+      const slow = cached(fn)
+      const only = yield* Effect.fork(slow(1))
+      yield* settle
+      yield* Fiber.interrupt(only)
+      yield* TestClock.adjust("1 second")
+      expect(yield* slow(1)).toBe("v")
+      expect(yield* runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+})
+
+describe("cached names and keys", () => {
+  it("rejects an anonymous function without a name option when it is wrapped", () => {
+    expect(() => cached((n: number) => Effect.succeed(n))).toThrow(/no name.*`name` option/)
+    expect(() => cached((n: number) => Effect.succeed(n), { name: "" })).toThrow(TypeError)
+    expect(() => cached((n: number) => Effect.succeed(n), { name: "ok" })).not.toThrow()
+  })
+
+  it("rejects an invalid duration when it is wrapped", () => {
+    const f = (n: number) => Effect.succeed(n)
+    expect(() => cached(f, { timeToLive: -1 })).toThrow(/timeToLive/)
+    expect(() => cached(f, { timeToLive: "soon" as Duration.DurationInput })).toThrow(RangeError)
+    expect(() => cached(f, { staleWhileRevalidate: Number.NaN })).toThrow(/staleWhileRevalidate/)
+  })
+
+  it.effect("fails the calls of a second function that takes a name already used in the cache", () =>
+    Effect.gen(function* () {
+      const first = cached((n: number) => Effect.succeed(n), { name: "lookup" })
+      const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
+      expect(yield* first(1)).toBe(1)
+      const error = yield* Effect.flip(second(1))
+      expect(error._tag).toBe("KeyEncodingError")
+      expect(error.path).toBe("name")
+      expect(error.message).toMatch(/"lookup" is already used by another function/)
+      expect(yield* first(1)).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("shares entries between two wrappings of one function", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const a = cached(fn)
+      const b = cached(fn, { timeToLive: "1 hour" })
+      yield* a(1)
+      yield* b(1)
+      expect(yield* runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("keeps apart functions with different names called with the same arguments", () =>
+    Effect.gen(function* () {
+      const double = cached((n: number) => Effect.succeed(n * 2), { name: "double" })
+      const negate = cached((n: number) => Effect.succeed(-n), { name: "negate" })
+      expect(yield* double(3)).toBe(6)
+      expect(yield* negate(3)).toBe(-3)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("fails a call whose arguments have no encoding, naming where", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cached((options: { readonly id: number; readonly onDone: () => void }) => fn(options.id), {
+        name: "withCallback"
+      })
+      const error = yield* Effect.flip(f({ id: 1, onDone: () => {} }))
+      expect(error._tag).toBe("KeyEncodingError")
+      if (error._tag === "KeyEncodingError") {
+        expect(error.path).toBe("args[0].onDone")
+        expect(error.message).toMatch(
+          /^cached\(withCallback\): cannot build a cache key at args\[0\]\.onDone/
+        )
+      }
+      expect(yield* runs).toBe(0)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("builds keys with the key option when given, for arguments with no encoding", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cached((options: { readonly id: number; readonly onDone: () => void }) => fn(options.id), {
+        name: "withCallback",
+        key: (options) => String(options.id)
+      })
+      yield* f({ id: 1, onDone: () => {} })
+      yield* f({ id: 1, onDone: () => {} })
+      expect(yield* runs).toBe(1)
+      yield* f({ id: 2, onDone: () => {} })
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+})
+
+describe("invalidate", () => {
+  it.effect("drops the stored result of one call, so that the next runs the function", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cached(fn)
+      yield* f(1)
+      yield* f(2)
+      expect(yield* f.invalidate(1)).toBe(true)
+      expect(yield* f.invalidate(1)).toBe(false)
+      yield* f(1)
+      yield* f(2)
+      expect(yield* runs).toBe(3)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("does not touch the entries of another function with the same name", () =>
+    Effect.gen(function* () {
+      const first = cached((n: number) => Effect.succeed(n), { name: "lookup" })
+      const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
+      yield* first(1)
+      expect((yield* Effect.flip(second.invalidate(1))).path).toBe("name")
+      const { cache } = yield* MemoCache.MemoCache
+      expect(yield* cache.size).toBe(1)
+    }).pipe(provideMemo)
+  )
+})
+
+describe("staleWhileRevalidate", () => {
+  const options = { timeToLive: "10 seconds", staleWhileRevalidate: "5 seconds" } as const
+
+  it.effect("returns a stale result at once and refreshes it once in the background", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
+      const f = cached(fn, options)
+      const first = yield* Effect.fork(f(1))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(first)).toBe("v1")
+
+      yield* TestClock.adjust("10 seconds")
+      // Stale: every caller gets v1 without waiting for the clock, and one refresh starts.
+      const stale = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(f(1)))
+      yield* settle
+      const polled = yield* Effect.forEach(stale, Fiber.poll)
+      expect(polled.map(Option.map(Exit.getOrElse(() => "failed")))).toEqual(
+        Array.from({ length: 5 }, () => Option.some("v1"))
+      )
+      expect(yield* runs).toBe(2)
+
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* f(1)).toBe("v2")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("keeps the stale result after a failed refresh until the window ends", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.fail("down")])
+      const f = cached(fn, options)
+      expect(yield* f(1)).toBe("v1")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* f(1)).toBe("v1")
+      yield* settle
+      expect(yield* runs).toBe(2)
+      yield* TestClock.adjust("4999 millis")
+      expect(yield* f(1)).toBe("v1")
+      yield* settle
+      expect(yield* runs).toBe(3)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Effect.flip(f(1))).toBe("down")
+      expect(yield* runs).toBe(4)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("keeps the stale success over a refresh failure that timeToLive would store", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.fail("down")])
+      const f = cached(fn, { timeToLive: () => "10 seconds", staleWhileRevalidate: "5 seconds" })
+      expect(yield* f(1)).toBe("v1")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* f(1)).toBe("v1")
+      yield* settle
+      expect(yield* runs).toBe(2)
+      expect(yield* f(1)).toBe("v1")
+    }).pipe(provideMemo)
+  )
+
+  it.effect("computes again after the window, the caller waiting for it", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
+      const f = cached(fn, options)
+      const first = yield* Effect.fork(f(1))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      yield* TestClock.adjust("15 seconds")
+      const miss = yield* Effect.fork(f(1))
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(miss))).toBe(true)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(miss)).toBe("v2")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("runs background refreshes in the MemoCache's scope, not the caller's", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
+      const f = cached(fn, options)
+      const first = yield* Effect.fork(f(1))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      yield* TestClock.adjust("10 seconds")
+      // The caller's fiber and scope end at once; the refresh it started goes on.
+      const caller = yield* Effect.fork(Effect.scoped(f(1)))
+      expect(yield* Fiber.join(caller)).toBe("v1")
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* f(1)).toBe("v2")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+})
+
+describe("cachedWith", () => {
+  it.scoped("memoizes in a cache of your own", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 10 })
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cachedWith(cache, fn, { timeToLive: "1 minute" })
+      expect(yield* f(1)).toBe("v")
+      expect(yield* f(1)).toBe("v")
+      expect(yield* runs).toBe(1)
+      expect(yield* cache.size).toBe(1)
+      expect(Option.isSome(yield* cache.peek(Either.getOrThrow(MemoCache.key("f", [1]))))).toBe(true)
+      yield* TestClock.adjust("1 minute")
+      yield* f(1)
+      expect(yield* runs).toBe(2)
+    })
+  )
+
+  it.scoped("needs timeToLive with staleWhileRevalidate", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 10 })
+      const f = (n: number) => Effect.succeed(n)
+      expect(() => cachedWith(cache, f, { staleWhileRevalidate: "1 second" })).toThrow(/timeToLive/)
+      expect(() =>
+        cachedWith(cache, f, { staleWhileRevalidate: "1 second", timeToLive: "1 second" })
+      ).not.toThrow()
+    })
+  )
+})
+
+describe("persistence", () => {
+  it.scoped("keeps results across a restart, keyed the same way", () =>
+    Effect.gen(function* () {
+      const directory = yield* FileSystem.FileSystem.pipe(
+        Effect.flatMap((fs) => fs.makeTempDirectoryScoped()),
+        Effect.provide(NodeContext.layer)
+      )
+      const memo = Layer.provide(
+        MemoCache.layer({
+          capacity: 10,
+          persistence: CachePersistence.file({ path: `${directory}/memo.bin`, durability: "always" })
+        }),
+        NodeContext.layer
+      )
+      const runs = yield* Ref.make(0)
+      const lookup = cached(
+        (query: { readonly id: number; readonly tags: ReadonlyArray<string> }) =>
+          Effect.as(
+            Ref.update(runs, (n) => n + 1),
+            { id: query.id, at: new Date(query.id), note: undefined }
+          ),
+        { name: "lookup" }
+      )
+      const first = yield* Effect.provide(lookup({ id: 1, tags: ["a"] }), memo)
+      const again = yield* Effect.provide(lookup({ tags: ["a"], id: 1 }), memo)
+      expect(again).toEqual(first)
+      expect(again.at).toBeInstanceOf(Date)
+      expect(yield* Ref.get(runs)).toBe(1)
+    })
+  )
+
+  it.effect("returns the result when the cache cannot store it durably", () =>
+    Effect.gen(function* () {
+      const failing: CachePersistence.Persistence<string, MemoCache.Entry, PersistenceError, never> = {
+        [PersistenceTypeId]: PersistenceTypeId,
+        open: () =>
+          Effect.succeed({
+            loaded: [],
+            prepareSet: () => Either.right(null),
+            recordSet: () =>
+              Effect.fail(
+                new PersistenceError({ reason: "WriteFailed", method: "set", description: "disk full" })
+              ),
+            recordDelete: () => Effect.void,
+            recordClear: () => Effect.void
+          })
+      }
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cached(fn)
+      const program = Effect.gen(function* () {
+        expect(yield* f(1)).toBe("v")
+        expect(yield* f(1)).toBe("v")
+        expect(yield* runs).toBe(1)
+      })
+      yield* Effect.provide(program, MemoCache.layer({ capacity: 10, persistence: failing }))
+    })
+  )
+})

@@ -1,0 +1,606 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, Stream } from "effect"
+import * as fc from "fast-check"
+import { afterAll, beforeAll } from "vitest"
+import type { RedisError } from "../src/CacheError.js"
+import { decodeKey, encodeKey } from "../src/internal/redisKey.js"
+import * as MemoCache from "../src/MemoCache.js"
+import * as RedisCache from "../src/RedisCache.js"
+import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
+
+let counter = 0
+/** A fresh prefix per test, so that tests sharing a server never see each other's keys. */
+const freshPrefix = (name: string) => `test:${name}:${process.pid}:${counter++}:`
+
+const millis = (n: number) => Effect.sleep(Duration.millis(n))
+
+/** Retries `effect` until `done` holds, every 20 ms, for at most `within` ms; returns the last result. */
+const eventually = <A, E>(effect: Effect.Effect<A, E>, done: (a: A) => boolean, within = 3000) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + within
+    while (true) {
+      const result = yield* effect
+      if (done(result) || Date.now() > deadline) return result
+      yield* millis(20)
+    }
+  })
+
+describe("redisKey", () => {
+  const keyArbitrary = fc.oneof(
+    fc.string(),
+    fc.jsonValue(),
+    fc.bigInt(),
+    fc.constant(undefined),
+    fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean()))
+  )
+
+  it("keeps string keys as they are, and escapes the marker", () => {
+    expect(encodeKey("user:42")).toEqual(Either.right("user:42"))
+    expect(encodeKey("\u0000x")).not.toEqual(encodeKey(Data.tuple("x")))
+    expect(decodeKey(Either.getOrThrow(encodeKey("\u0000x")))).toBe("\u0000x")
+  })
+
+  it("encodes equal keys alike, different keys apart, and decodes them back", () => {
+    fc.assert(
+      fc.property(keyArbitrary, keyArbitrary, (a, b) => {
+        const ea = Either.getOrThrow(encodeKey(a))
+        const eb = Either.getOrThrow(encodeKey(b))
+        const same = JSON.stringify(canonicalize(a)) === JSON.stringify(canonicalize(b))
+        expect(ea === eb).toBe(same)
+        expect(Either.getOrThrow(encodeKey(decodeKey(ea)))).toBe(ea)
+      })
+    )
+  })
+
+  it("treats Data structs with the same fields as one key, whatever their order", () => {
+    const a = Either.getOrThrow(encodeKey(Data.struct({ id: 1, region: "eu" })))
+    const b = Either.getOrThrow(encodeKey(Data.struct({ region: "eu", id: 1 })))
+    expect(a).toBe(b)
+    expect(Equal.equals(decodeKey(a), Data.struct({ id: 1, region: "eu" }))).toBe(true)
+  })
+
+  it("rejects what has no stable encoding, naming where", () => {
+    expect(encodeKey({ f: () => 1 })).toEqual(
+      Either.left({ path: "key.f", reason: "a function has no stable encoding" })
+    )
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(Either.isLeft(encodeKey(cyclic))).toBe(true)
+    expect(Either.isLeft(encodeKey(new Map()))).toBe(true)
+  })
+})
+
+/** Sorts object properties, the way the canonical encoding sees a value. */
+const canonicalize = (value: unknown): unknown => {
+  if (typeof value === "bigint") return `bigint:${value}`
+  if (value === undefined) return "undefined:"
+  if (typeof value === "string") return `string:${value}`
+  if (typeof value === "number") return `number:${Object.is(value, -0) ? 0 : value}`
+  if (Array.isArray(value)) return value.map(canonicalize)
+  if (typeof value === "object" && value !== null) {
+    return Object.keys(value)
+      .sort()
+      .map((k) => [k, canonicalize((value as Record<string, unknown>)[k])])
+  }
+  return value
+}
+
+describe.skipIf(!available)("RedisCache", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
+    RedisCache.make<K, V>({ capacity: 100, connection: { path: server.socket }, prefix, ...options })
+
+  const withPeer = <A, E>(options: Record<string, unknown>, use: (peer: Peer) => Effect.Effect<A, E>) =>
+    Effect.acquireUseRelease(
+      Effect.promise(() => spawnPeer(server.socket, options)),
+      use,
+      (peer) => Effect.promise(() => peer.close())
+    )
+
+  const ask = (peer: Peer, request: Parameters<Peer["request"]>[0]) =>
+    Effect.promise(() => peer.request(request))
+
+  it.scopedLive("serves L1, L2 and misses, and counts each", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("basics")
+      const a = yield* make<string, { n: number; at: Date }>(prefix)
+      const b = yield* make<string, { n: number; at: Date }>(prefix)
+      const value = { n: 1, at: new Date(0) }
+      yield* a.set("k", value)
+      // Once b has the invalidation of that set, nothing drops what it reads next from its L1.
+      yield* eventually(b.stats, (stats) => stats.invalidations >= 1)
+      expect(yield* b.get("k")).toEqual(Option.some(value))
+      expect(yield* b.get("k")).toEqual(Option.some(value))
+      expect(yield* b.get("missing")).toEqual(Option.none())
+      const stats = yield* b.stats
+      expect(stats).toMatchObject({ hits: 2, remoteHits: 1, localHits: 1, misses: 1, size: 1 })
+      expect(yield* b.has("k")).toBe(true)
+      expect(yield* b.has("missing")).toBe(false)
+      expect(yield* a.delete("k")).toBe(true)
+      expect(yield* a.delete("k")).toBe(false)
+      expect(yield* eventually(b.get("k"), Option.isNone)).toEqual(Option.none())
+    })
+  )
+
+  it.scopedLive("holds at most capacity entries in L1, all of them in Redis", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("capacity")
+      const cache = yield* make<string, number>(prefix, { capacity: 2 })
+      const events = yield* cache.subscribe
+      yield* cache.set("a", 1)
+      yield* cache.set("b", 2)
+      yield* cache.get("a")
+      yield* cache.set("c", 3)
+      expect(yield* events.takeAll).toMatchObject({ length: 1 })
+      expect((yield* cache.stats).evictions).toBe(1)
+      expect((yield* cache.stats).size).toBe(2)
+      expect(yield* cache.size).toBe(3)
+      // The evicted entry is still in Redis: a remote hit.
+      expect(yield* cache.get("b")).toEqual(Option.some(2))
+      expect((yield* cache.stats).remoteHits).toBe(1)
+    })
+  )
+
+  it.scopedLive("two instances in two processes see each other's sets and deletes", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("peers")
+      const local = yield* make<string, string>(prefix)
+      yield* withPeer({ prefix }, (peer) =>
+        Effect.gen(function* () {
+          yield* local.set("k", "one")
+          yield* eventually(ask(peer, { op: "stats" }), (stats) => stats.invalidations >= 1)
+          expect(yield* ask(peer, { op: "get", key: "k" })).toBe("one")
+          // The peer now answers from its L1...
+          expect(yield* ask(peer, { op: "get", key: "k" })).toBe("one")
+          expect((yield* ask(peer, { op: "stats" })).localHits).toBe(1)
+          // ...which this instance's writes invalidate.
+          yield* local.set("k", "two")
+          expect(yield* eventually(ask(peer, { op: "get", key: "k" }), (v) => v === "two")).toBe("two")
+          yield* ask(peer, { op: "set", key: "k", value: "three" })
+          expect(yield* local.get("k")).toEqual(Option.some("three"))
+          yield* ask(peer, { op: "set", key: "k", value: "four" })
+          expect(yield* eventually(local.get("k"), (v) => Equal.equals(v, Option.some("four")))).toEqual(
+            Option.some("four")
+          )
+          expect(yield* ask(peer, { op: "delete", key: "k" })).toBe(true)
+          expect(yield* eventually(local.get("k"), Option.isNone)).toEqual(Option.none())
+          yield* local.set("k", "five")
+          expect(yield* eventually(ask(peer, { op: "get", key: "k" }), (v) => v === "five")).toBe("five")
+          expect(yield* local.delete("k")).toBe(true)
+          expect(yield* eventually(ask(peer, { op: "get", key: "k" }), (v) => v === null)).toBe(null)
+          expect((yield* local.stats).invalidations).toBeGreaterThanOrEqual(2)
+        })
+      )
+    })
+  )
+
+  it.scopedLive("reports other instances' invalidations of L1 copies as events", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("events")
+      const a = yield* make<string, number>(prefix)
+      const b = yield* make<string, number>(prefix)
+      const events = yield* Effect.fork(
+        Stream.runCollect(Stream.take(b.events, 2)).pipe(Effect.timeout(Duration.seconds(3)))
+      )
+      yield* millis(10)
+      // Each step waits for b to receive a's invalidation, so that b's L1 holds what it should.
+      const invalidations = (n: number) => eventually(b.stats, (stats) => stats.invalidations >= n)
+      yield* a.set("k", 1)
+      yield* invalidations(1)
+      yield* b.get("k")
+      yield* a.set("k", 2)
+      yield* invalidations(2)
+      yield* b.get("k")
+      yield* a.delete("k")
+      const received = Array.from(yield* Fiber.join(events))
+      expect(received).toEqual([
+        { key: "k", value: 1, cause: "replaced" },
+        { key: "k", value: 2, cause: "deleted" }
+      ])
+    })
+  )
+
+  it.scopedLive("reads racing writes end with the last write everywhere", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("race")
+      const writer = yield* make<string, number>(prefix)
+      const reader = yield* make<string, number>(prefix)
+      const rounds = process.env.CI === undefined ? 300 : 1000
+      let writing = true
+      const reads = Effect.gen(function* () {
+        while (writing) {
+          yield* reader.get("k")
+          // Let the event loop deliver replies and invalidations: L1 hits never wait for it.
+          yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        }
+      })
+      const writes = Effect.gen(function* () {
+        for (let i = 0; i < rounds; i++) yield* writer.set("k", i)
+        writing = false
+      })
+      yield* Effect.all([reads, reads, writes], { concurrency: "unbounded", discard: true })
+      // Once the last invalidation has arrived, every read must see the last write.
+      yield* eventually(reader.stats, (stats) => stats.invalidations >= rounds)
+      expect(yield* reader.get("k")).toEqual(Option.some(rounds - 1))
+    })
+  )
+
+  it.live("lets Redis enforce the time to live", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const prefix = freshPrefix("ttl")
+        // Long enough that a loaded machine still reads the key before it expires; short enough to wait.
+        const a = yield* make<string, string>(prefix, { timeToLive: Duration.millis(250) })
+        const b = yield* make<string, string>(prefix)
+        const raw = server.client()
+        yield* a.set("k", "v")
+        yield* a.set("forever", "v", { timeToLive: Duration.infinity })
+        const pttl = yield* Effect.promise(() => raw.pttl(`${prefix}k`))
+        expect(pttl).toBeGreaterThan(0)
+        expect(pttl).toBeLessThanOrEqual(250)
+        expect(yield* Effect.promise(() => raw.pttl(`${prefix}forever`))).toBe(-1)
+        // b's L1 copy takes the time Redis has left, not a fresh one.
+        expect(yield* b.get("k")).toEqual(Option.some("v"))
+        const left = Option.getOrThrow(yield* b.remainingTtl("k"))
+        expect(Duration.toMillis(left)).toBeLessThanOrEqual(250)
+        expect(yield* b.remainingTtl("forever")).toEqual(Option.some(Duration.infinity))
+        yield* millis(350)
+        expect(yield* Effect.promise(() => raw.exists(`${prefix}k`))).toBe(0)
+        expect(yield* a.get("k")).toEqual(Option.none())
+        expect(yield* b.get("k")).toEqual(Option.none())
+        expect(yield* b.get("forever")).toEqual(Option.some("v"))
+      })
+    )
+  )
+
+  it.scopedLive("a time to live of zero or less stores nothing and removes the key everywhere", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("zero")
+      const a = yield* make<string, string>(prefix)
+      const b = yield* make<string, string>(prefix)
+      yield* a.set("k", "v")
+      expect(yield* b.get("k")).toEqual(Option.some("v"))
+      yield* a.set("k", "w", { timeToLive: 0 })
+      expect(yield* a.get("k")).toEqual(Option.none())
+      expect(yield* eventually(b.get("k"), Option.isNone)).toEqual(Option.none())
+    })
+  )
+
+  it.scopedLive("clear removes its own prefix only, and other instances drop their L1", () =>
+    Effect.gen(function* () {
+      // A prefix with glob characters: unescaped, `glob*:` would also match `globby:`.
+      const mine = `${freshPrefix("clear")}glob*:`
+      const theirs = mine.replace("glob*:", "globby:")
+      const a = yield* make<string, number>(mine)
+      const b = yield* make<string, number>(mine)
+      const other = yield* make<string, number>(theirs)
+      const raw = server.client()
+      yield* Effect.promise(() => raw.set(`${mine.slice(0, -6)}unrelated`, "x"))
+      for (let i = 0; i < 30; i++) yield* a.set(`k${i}`, i)
+      yield* other.set("k0", 0)
+      yield* other.set("k1", 1)
+      expect(yield* b.get("k3")).toEqual(Option.some(3))
+      expect(yield* a.size).toBe(30)
+      yield* a.clear
+      expect(yield* a.size).toBe(0)
+      expect(yield* a.get("k3")).toEqual(Option.none())
+      expect(yield* eventually(b.get("k3"), Option.isNone)).toEqual(Option.none())
+      expect([...(yield* other.keys)].sort()).toEqual(["k0", "k1"])
+      expect(yield* Effect.promise(() => raw.get(`${mine.slice(0, -6)}unrelated`))).toBe("x")
+    })
+  )
+
+  it.scopedLive("size, keys, values and entries read the whole prefix in Redis", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("scan")
+      type Key = { readonly id: number; readonly region: string }
+      const a = yield* make<Key | string, string>(prefix)
+      const b = yield* make<Key | string, string>(prefix, { capacity: 1 })
+      yield* a.set(Data.struct({ id: 1, region: "eu" }), "one")
+      yield* a.set(Data.struct({ region: "us", id: 2 }), "two")
+      yield* a.set("plain", "three")
+      expect(yield* b.size).toBe(3)
+      expect(yield* b.get(Data.struct({ region: "eu", id: 1 }))).toEqual(Option.some("one"))
+      const keys = yield* b.keys
+      expect(keys.some((key) => Equal.equals(key, Data.struct({ id: 2, region: "us" })))).toBe(true)
+      expect(keys).toContain("plain")
+      expect([...(yield* b.values)].sort()).toEqual(["one", "three", "two"])
+      expect((yield* b.entries).length).toBe(3)
+    })
+  )
+
+  it.scopedLive("a value that cannot be decoded is a miss, logged and counted", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("decode")
+      const cache = yield* make<string, string>(prefix)
+      const raw = server.client()
+      yield* Effect.promise(() => raw.set(`${prefix}bad`, Buffer.from([0xff, 0x00, 0x13])))
+      expect(yield* cache.get("bad")).toEqual(Option.none())
+      expect(yield* cache.getOrCompute("bad", Effect.succeed("fresh"))).toBe("fresh")
+      expect(yield* cache.get("bad")).toEqual(Option.some("fresh"))
+      const stats = yield* cache.stats
+      expect(stats.decodeFailures).toBe(2)
+      expect(stats.misses).toBe(2)
+    })
+  )
+
+  it.scopedLive("a value the codec cannot encode fails the write and changes nothing", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("encode")
+      const cache = yield* make<string, unknown>(prefix)
+      yield* cache.set("k", "kept")
+      const exit = yield* Effect.exit(cache.set("k", () => 1))
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "RedisError" })
+      expect(yield* cache.get("k")).toEqual(Option.some("kept"))
+    })
+  )
+
+  it.scopedLive("getOrCompute computes once across two processes", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("stampede")
+      const local = yield* make<string, string>(prefix)
+      let computations = 0
+      const compute = Effect.sync(() => {
+        computations++
+        return `${process.pid}:k`
+      }).pipe(Effect.delay(Duration.millis(150)))
+      yield* withPeer({ prefix }, (peer) =>
+        Effect.gen(function* () {
+          const remote = Effect.forEach(
+            Array.from({ length: 20 }, () => ask(peer, { op: "getOrCompute", key: "k", computeMillis: 150 })),
+            (request) => request,
+            { concurrency: "unbounded" }
+          )
+          const here = Effect.forEach(
+            Array.from({ length: 20 }, () => local.getOrCompute("k", compute)),
+            (request) => request,
+            { concurrency: "unbounded" }
+          )
+          const [theirs, ours] = yield* Effect.all([remote, here], { concurrency: "unbounded" })
+          const all = [...theirs, ...ours]
+          expect(new Set(all).size).toBe(1)
+          const peerComputations: number = yield* ask(peer, { op: "computations" })
+          expect(computations + peerComputations).toBe(1)
+        })
+      )
+    })
+  )
+
+  it.scopedLive("takes the lock over when its holder dies", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("holder")
+      const local = yield* make<string, string>(prefix)
+      const peer = yield* Effect.promise(() => spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }))
+      // The peer takes the lock and would compute for 10 s...
+      peer.request({ op: "getOrCompute", key: "k", computeMillis: 10_000 }).catch(() => {})
+      const raw = server.client()
+      yield* eventually(
+        Effect.promise(() => raw.keys(`${prefix}*`)),
+        (keys) => keys.length > 0
+      )
+      // ...and dies with it.
+      yield* Effect.promise(() => peer.kill())
+      const lockLeft = yield* Effect.promise(() => raw.pttl(`${prefix}\u0000lock:k`))
+      expect(lockLeft).toBeGreaterThan(0)
+      const start = Date.now()
+      const value = yield* local.getOrCompute("k", Effect.succeed("computed here"))
+      const waited = Date.now() - start
+      expect(value).toBe("computed here")
+      // It waited for the dead holder's lock to expire, and not much longer.
+      expect(waited).toBeGreaterThanOrEqual(lockLeft - 50)
+      expect(waited).toBeLessThan(lockLeft + 1000)
+    })
+  )
+
+  it.scopedLive("waits at most lockWait for a live holder, then computes itself", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("lockWait")
+      const holder = yield* make<string, string>(prefix)
+      const waiter = yield* make<string, string>(prefix, { lockWait: Duration.millis(200) })
+      const slow = yield* Effect.fork(holder.getOrCompute("k", Effect.as(millis(3000), "slow")))
+      yield* millis(50)
+      const start = Date.now()
+      expect(yield* waiter.getOrCompute("k", Effect.succeed("fast"))).toBe("fast")
+      expect(Date.now() - start).toBeLessThan(1500)
+      yield* Fiber.interrupt(slow)
+    })
+  )
+
+  it.scopedLive("getOrCompute shares a failure with the callers waiting, and stores nothing", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("failure")
+      const cache = yield* make<string, string>(prefix)
+      let runs = 0
+      const failing = Effect.suspend(() => {
+        runs++
+        return Effect.fail("boom" as const)
+      }).pipe(Effect.delay(Duration.millis(50)))
+      const exits = yield* Effect.all(
+        Array.from({ length: 5 }, () => Effect.exit(cache.getOrCompute("k", failing))),
+        { concurrency: "unbounded" }
+      )
+      expect(runs).toBe(1)
+      for (const exit of exits) expect(exit).toEqual(Exit.fail("boom"))
+      expect(yield* cache.get("k")).toEqual(Option.none())
+      expect((yield* cache.stats).loadFailures).toBe(1)
+    })
+  )
+
+  it.scopedLive("memoization works over it unchanged, across instances", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("memo")
+      const a = yield* make<string, MemoCache.Entry>(prefix)
+      const b = yield* make<string, MemoCache.Entry>(prefix)
+      let calls = 0
+      const square = (n: number) =>
+        Effect.sync(() => {
+          calls++
+          return n * n
+        })
+      const viaA = MemoCache.cachedWith(a, square, { name: "square" })
+      const viaB = MemoCache.cachedWith(b, square, { name: "square" })
+      expect(yield* viaA(12)).toBe(144)
+      expect(yield* viaB(12)).toBe(144)
+      expect(yield* viaA(12)).toBe(144)
+      expect(calls).toBe(1)
+    })
+  )
+
+  it.live("make fails with RedisError when Redis is unreachable and whenUnavailable is fail", () =>
+    Effect.gen(function* () {
+      const connection = { path: `${server.socket}.missing` }
+      const exit = yield* Effect.exit(
+        Effect.scoped(RedisCache.make({ capacity: 10, connection, whenUnavailable: "fail" }))
+      )
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "RedisError" })
+      const degraded = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* RedisCache.make<string, number>({ capacity: 10, connection })
+          yield* cache.set("k", 1)
+          return yield* cache.get("k")
+        })
+      )
+      expect(degraded).toEqual(Option.some(1))
+    })
+  )
+
+  it.live("rejects invalid options with InvalidOption naming the option", () =>
+    Effect.gen(function* () {
+      const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
+        [{ capacity: 0 }, "capacity"],
+        [{ prefix: "" }, "prefix"],
+        [{ timeToLive: -1 }, "timeToLive"],
+        [{ lockTimeToLive: Duration.infinity }, "lockTimeToLive"],
+        [{ whenUnavailable: "maybe" as any }, "whenUnavailable"]
+      ]
+      for (const [options, option] of cases) {
+        const exit = yield* Effect.exit(Effect.scoped(make("invalid:", options)))
+        expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({
+          _tag: "InvalidOption",
+          option
+        })
+      }
+    })
+  )
+
+  it.live("closes its connections with the scope", () =>
+    Effect.gen(function* () {
+      const raw = server.client()
+      const names = Effect.promise(() => raw.client("LIST")).pipe(
+        Effect.map((list) => String(list).match(/name=effect-lru-cache:\S+/g) ?? [])
+      )
+      const before = (yield* names).length
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* make(freshPrefix("close"))
+          expect((yield* names).length).toBe(before + 2)
+        })
+      )
+      expect((yield* eventually(names, (list) => list.length === before)).length).toBe(before)
+    })
+  )
+
+  describe("when Redis goes away", () => {
+    let own: RedisServer
+    beforeAll(async () => {
+      own = await startServer()
+    })
+    afterAll(async () => {
+      await own?.stop()
+    })
+
+    const makeOwn = <V>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
+      RedisCache.make<string, V>({ capacity: 100, connection: { path: own.socket }, prefix, ...options })
+
+    /** Waits until the cache writes to Redis again (bounded), checking behind its back. */
+    const recovered = (cache: RedisCache.RedisCache<string, string>, prefix: string) =>
+      Effect.gen(function* () {
+        const raw = own.client()
+        const landed = yield* eventually(
+          Effect.flatMap(Effect.either(cache.set("probe", "p")), () =>
+            Effect.promise(() => raw.get(`${prefix}probe`).catch(() => null))
+          ),
+          (value) => value !== null,
+          10_000
+        )
+        expect(landed).not.toBeNull()
+      })
+
+    it.scopedLive("serves from L1 meanwhile, then recovers by itself and drops L1", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("outage")
+        const cache = yield* makeOwn<string>(prefix)
+        yield* cache.set("a", "before")
+        expect(yield* cache.get("a")).toEqual(Option.some("before"))
+        yield* Effect.promise(() => own.kill())
+        expect(yield* cache.get("a")).toEqual(Option.some("before"))
+        yield* cache.set("b", "during")
+        expect(yield* cache.get("b")).toEqual(Option.some("during"))
+        expect(yield* cache.getOrCompute("c", Effect.succeed("computed"))).toBe("computed")
+        expect(yield* cache.get("missing")).toEqual(Option.none())
+        expect((yield* cache.stats).unavailable).toBeGreaterThan(0)
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        // The new server is empty, and L1 was dropped on reconnection.
+        expect(yield* cache.get("a")).toEqual(Option.none())
+        expect(yield* cache.get("b")).toEqual(Option.none())
+        yield* cache.set("a", "after")
+        expect(yield* Effect.promise(() => own.client().get(`${prefix}a`))).not.toBeNull()
+        // Subscribed again: another instance's write drops this one's L1 copy.
+        const other = yield* makeOwn<string>(prefix)
+        expect(yield* cache.get("a")).toEqual(Option.some("after"))
+        yield* other.set("a", "again")
+        expect(yield* eventually(cache.get("a"), (v) => Equal.equals(v, Option.some("again")))).toEqual(
+          Option.some("again")
+        )
+      })
+    )
+
+    it.scopedLive("starts without Redis when serving from L1, and connects when it comes", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("late")
+        yield* Effect.promise(() => own.kill())
+        const cache = yield* makeOwn<string>(prefix)
+        yield* cache.set("a", "local")
+        expect(yield* cache.get("a")).toEqual(Option.some("local"))
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        expect(yield* cache.get("a")).toEqual(Option.none())
+        const other = yield* makeOwn<string>(prefix)
+        yield* other.set("a", "shared")
+        expect(yield* cache.get("a")).toEqual(Option.some("shared"))
+        yield* other.set("a", "changed")
+        expect(yield* eventually(cache.get("a"), (v) => Equal.equals(v, Option.some("changed")))).toEqual(
+          Option.some("changed")
+        )
+      })
+    )
+
+    it.scopedLive("fails with RedisError meanwhile when asked to, then recovers by itself", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("outage-fail")
+        const cache = yield* makeOwn<string>(prefix, { whenUnavailable: "fail" })
+        yield* cache.set("a", "before")
+        yield* Effect.promise(() => own.kill())
+        const failed = (exit: Exit.Exit<unknown, unknown>) =>
+          Exit.isFailure(exit) && (Cause.squash(exit.cause) as RedisError)._tag === "RedisError"
+        expect(failed(yield* Effect.exit(cache.set("b", "during")))).toBe(true)
+        expect(failed(yield* Effect.exit(cache.getOrCompute("c", Effect.succeed("x"))))).toBe(true)
+        expect(failed(yield* Effect.exit(cache.delete("a")))).toBe(true)
+        // Reads have no error channel: they answer as an empty cache, not from a possibly stale L1.
+        expect(yield* cache.get("a")).toEqual(Option.none())
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        yield* cache.set("b", "after")
+        expect(yield* cache.get("b")).toEqual(Option.some("after"))
+      })
+    )
+  })
+})

@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   lru: () => import("./lru.js"),
   memory: () => import("./memory.js"),
   memo: () => import("./memo.js"),
+  persistence: () => import("./persistence.js"),
   redis: () => import("./redis.js")
 }
 

@@ -598,3 +598,34 @@ describe("a failing disk", () => {
     })
   )
 })
+
+describe("invalid options", () => {
+  const rejects = (persistence: LruCache.Options<string, string, any, any>["persistence"], option: string) =>
+    Effect.gen(function* () {
+      const error = yield* LruCache.make({ capacity: 10, persistence }).pipe(
+        Effect.flip,
+        Effect.provide(NodeContext.layer),
+        Effect.provide(KeyValueStore.layerMemory)
+      )
+      expect(error._tag).toBe("InvalidOption")
+      expect(error).toMatchObject({ option })
+      expect(error.message).toContain(`"${option}"`)
+    })
+
+  it.scoped("a file backend fails make with a typed error naming the option", () =>
+    Effect.gen(function* () {
+      yield* rejects(CachePersistence.file({ path: "" }), "path")
+      yield* rejects(CachePersistence.file({ path: "x.bin", durability: "sometimes" as "always" }), "durability")
+      yield* rejects(CachePersistence.file({ path: "x.bin", interval: -1 }), "interval")
+      yield* rejects(CachePersistence.file({ path: "x.bin", compactionThreshold: 1.5 }), "compactionThreshold")
+      yield* rejects(CachePersistence.file({ path: "x.bin", codec: JSON as never }), "codec")
+    })
+  )
+
+  it.scoped("a KeyValueStore backend fails make with a typed error naming the option", () =>
+    Effect.gen(function* () {
+      yield* rejects(CachePersistence.keyValueStore({ key: "" }), "key")
+      yield* rejects(CachePersistence.keyValueStore({ key: "cache", interval: 0 }), "interval")
+    })
+  )
+})

@@ -3,6 +3,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import fc from "fast-check"
+import * as internal from "../src/internal/lru.js"
 import * as Lru from "../src/Lru.js"
 import * as M from "./model.js"
 
@@ -700,5 +701,63 @@ describe("Lru persistence of versions", () => {
       ),
       { numRuns: process.env.CI ? 60 : 120 }
     )
+  })
+})
+
+describe("Lru restored from its persisted form", () => {
+  // What persistence does on load: entries least recently used first, with absolute expiries.
+  const operations = fc.array(
+    fc.record({
+      key: fc.integer({ min: 0, max: 9 }),
+      timeToLive: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+      advance: fc.integer({ min: 0, max: 10 })
+    }),
+    { maxLength: 40 }
+  )
+
+  it("answers like the value it was taken from, at the time of the load", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        operations,
+        fc.integer({ min: 0, max: 30 }),
+        (capacity, ops, later) => {
+          let lru = Lru.empty<number, string>(capacity)
+          let now = 0
+          for (const op of ops) {
+            now += op.advance
+            lru = Lru.set(lru, op.key, `v${op.key}@${now}`, now, op.timeToLive)[1]
+          }
+          const loadedAt = now + later
+          const restored = internal.restore(capacity, Lru.toPersisted(lru, now), loadedAt)
+          expect(Lru.isValid(restored)).toBe(true)
+          expect(Lru.entries(restored, loadedAt)).toEqual(Lru.entries(lru, loadedAt))
+          for (const key of Lru.keys(lru, loadedAt)) {
+            expect(millis(Lru.remainingTtl(restored, key, loadedAt))).toEqual(
+              millis(Lru.remainingTtl(lru, key, loadedAt))
+            )
+          }
+        }
+      ),
+      { numRuns: RUNS }
+    )
+  })
+
+  it("keeps a repeated key at its later place and, past the capacity, the most recent entries", () => {
+    const restored = internal.restore(
+      2,
+      [
+        { key: "a", value: 1, expiresAt: Number.POSITIVE_INFINITY },
+        { key: "b", value: 2, expiresAt: Number.POSITIVE_INFINITY },
+        { key: "a", value: 3, expiresAt: Number.POSITIVE_INFINITY },
+        { key: "gone", value: 4, expiresAt: 5 },
+        { key: "c", value: 5, expiresAt: 100 }
+      ],
+      10
+    )
+    expect(Lru.entries(restored, 10)).toEqual([
+      ["c", 5],
+      ["a", 3]
+    ])
   })
 })

@@ -52,9 +52,9 @@ interface Settings {
 }
 
 const invalid = (option: string, reason: string, value: unknown) =>
-  Effect.die(new InvalidOption({ method: METHOD, option, reason, value }))
+  Effect.fail(new InvalidOption({ method: METHOD, option, reason, value }))
 
-const validate = <K, V>(options: FileOptions<K, V>): Effect.Effect<Settings> => {
+const validate = <K, V>(options: FileOptions<K, V>): Effect.Effect<Settings, InvalidOption> => {
   if (typeof options.path !== "string" || options.path.length === 0) {
     return invalid("path", "must be a non-empty string", options.path)
   }

@@ -25,7 +25,7 @@ export const make = <K, V>(
 })
 
 const invalid = (option: string, reason: string, value: unknown) =>
-  Effect.die(new InvalidOption({ method: METHOD, option, reason, value }))
+  Effect.fail(new InvalidOption({ method: METHOD, option, reason, value }))
 
 const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K, V>) =>
   Effect.gen(function* () {

@@ -731,8 +731,9 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
 }
 
 /**
- * Rebuilds a value from persisted entries given least recently used first, dropping those expired
- * at `now`.
+ * Rebuilds a value from persisted entries given least recently used first (a key given twice takes
+ * its later place), dropping those expired at `now` and, past `capacity`, the least recent. Built
+ * in place, recording no history: no older version of the new family exists to go back to.
  *
  * @internal
  */
@@ -741,7 +742,15 @@ export const restore = <K, V>(
   persisted: Iterable<{ readonly key: K; readonly value: V; readonly expiresAt: number }>,
   now: number
 ): Lru.Lru<K, V> => {
-  let lru = empty<K, V>(capacity)
-  for (const entry of persisted) lru = setAt(lru, entry.key, entry.value, now, entry.expiresAt)
-  return impl(lru).removed === NO_REMOVALS ? lru : advance(impl(lru).store, NO_REMOVALS)
+  validateCapacity(capacity)
+  const store = new Store<K, V>(capacity)
+  for (const entry of persisted) {
+    const existing = indexFind(store, entry.key)
+    if (existing !== undefined) doUnlink(store, existing)
+    if (entry.expiresAt <= now) continue
+    if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
+    const hash = isStructural(entry.key) ? Hash.hash(entry.key) : 0
+    doLink(store, new Node(entry.key, entry.value, entry.expiresAt, hash), store.sentinel)
+  }
+  return new LruImpl(store, store.head, 0, NO_REMOVALS)
 }

@@ -21,11 +21,11 @@ export interface Codecs<K, V> {
 export const resolveCodecs = <K, V>(
   method: string,
   options: CodecOptions<K, V>
-): Effect.Effect<Codecs<K, V>> => {
+): Effect.Effect<Codecs<K, V>, InvalidOption> => {
   for (const name of ["codec", "keyCodec", "valueCodec"] as const) {
     const value = options[name]
     if (value !== undefined && !codec.isCodec(value)) {
-      return Effect.die(
+      return Effect.fail(
         new InvalidOption({
           method,
           option: name,

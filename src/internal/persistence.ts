@@ -8,7 +8,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
-import type { PersistenceError } from "../CacheError.js"
+import type { InvalidOption, PersistenceError } from "../CacheError.js"
 
 /** @internal */
 export const PersistenceTypeId: unique symbol = Symbol.for("effect-lru-cache/CachePersistence")
@@ -80,5 +80,5 @@ export interface Persistence<K, V, E, R> {
   readonly [PersistenceTypeId]: PersistenceTypeId
   readonly open: (
     context: OpenContext<K, V>
-  ) => Effect.Effect<Backend<K, V, E>, PersistenceError, Scope.Scope | R>
+  ) => Effect.Effect<Backend<K, V, E>, PersistenceError | InvalidOption, Scope.Scope | R>
 }

@@ -615,9 +615,15 @@ describe("invalid options", () => {
   it.scoped("a file backend fails make with a typed error naming the option", () =>
     Effect.gen(function* () {
       yield* rejects(CachePersistence.file({ path: "" }), "path")
-      yield* rejects(CachePersistence.file({ path: "x.bin", durability: "sometimes" as "always" }), "durability")
+      yield* rejects(
+        CachePersistence.file({ path: "x.bin", durability: "sometimes" as "always" }),
+        "durability"
+      )
       yield* rejects(CachePersistence.file({ path: "x.bin", interval: -1 }), "interval")
-      yield* rejects(CachePersistence.file({ path: "x.bin", compactionThreshold: 1.5 }), "compactionThreshold")
+      yield* rejects(
+        CachePersistence.file({ path: "x.bin", compactionThreshold: 1.5 }),
+        "compactionThreshold"
+      )
       yield* rejects(CachePersistence.file({ path: "x.bin", codec: JSON as never }), "codec")
     })
   )

@@ -40,9 +40,9 @@ const open = async (path: string, size: number, durability: CachePersistence.Dur
   const scope = Effect.runSync(Scope.make())
   const started = performance.now()
   const cache = await Effect.runPromise(
-    LruCache.make<string, Value, PersistenceError, never>({
+    LruCache.make({
       capacity: size,
-      persistence: CachePersistence.file<string, Value>({ path, durability }) as any
+      persistence: CachePersistence.file<string, Value>({ path, durability })
     }).pipe(Scope.extend(scope), Effect.provide(NodeContext.layer))
   )
   const loadMillis = performance.now() - started

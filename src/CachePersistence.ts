@@ -194,9 +194,10 @@ export interface FileOptions<K, V> extends CodecOptions<K, V> {
  * import { CachePersistence, LruCache } from "effect-lru-cache"
  *
  * const program = Effect.gen(function* () {
- *   const cache = yield* LruCache.make<string, number>({
+ *   // The key and value types go on the backend: \`make\` infers them, and the error a write adds.
+ *   const cache = yield* LruCache.make({
  *     capacity: 1000,
- *     persistence: CachePersistence.file({ path: ".cache/numbers.bin", durability: "always" })
+ *     persistence: CachePersistence.file<string, number>({ path: ".cache/numbers.bin", durability: "always" })
  *   })
  *   yield* cache.set("answer", 42) // completes once fsynced
  * })

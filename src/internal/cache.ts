@@ -23,10 +23,11 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { InvalidOption, type PersistenceError } from "../CacheError.js"
+import type { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
+import { positiveDuration, positiveInteger } from "./options.js"
 import type { Backend } from "./persistence.js"
 
 /** @internal */
@@ -361,51 +362,27 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
 
 // --- options ---------------------------------------------------------------------------------------
 
-const invalid = (option: string, reason: string, value: unknown) =>
-  new InvalidOption({ method: "LruCache.make", option, reason, value })
-
-/** Decodes a duration option; `allowZero` is never wanted: a zero default would store nothing. */
-const decodeDuration = (option: string, input: unknown): Either.Either<Duration.Duration, InvalidOption> => {
-  if (typeof input === "number" && (Number.isNaN(input) || input <= 0)) {
-    return Either.left(invalid(option, "must be a positive duration (Duration.infinity for none)", input))
-  }
-  if (typeof input === "bigint" && input <= 0n) {
-    return Either.left(invalid(option, "must be a positive duration (Duration.infinity for none)", input))
-  }
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) {
-    return Either.left(
-      invalid(option, 'is not a duration (a number of milliseconds, a Duration or e.g. "5 minutes")', input)
-    )
-  }
-  if (Duration.lessThanOrEqualTo(decoded.value, Duration.zero)) {
-    return Either.left(invalid(option, "must be a positive duration (Duration.infinity for none)", input))
-  }
-  return Either.right(decoded.value)
-}
-
 interface Decoded {
   readonly capacity: number
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
 }
 
+const METHOD = "LruCache.make"
+
 const decodeOptions = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Either.Either<Decoded, InvalidOption> =>
   Either.gen(function* () {
-    const capacity: unknown = options.capacity
-    if (typeof capacity !== "number" || !Number.isSafeInteger(capacity) || capacity < 1) {
-      return yield* Either.left(invalid("capacity", "must be a positive integer", capacity))
-    }
+    const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
     const timeToLive =
       options.timeToLive === undefined
         ? Duration.infinity
-        : yield* decodeDuration("timeToLive", options.timeToLive)
+        : yield* positiveDuration(METHOD, "timeToLive", options.timeToLive, { finite: false })
     const sweepInterval =
       options.sweepInterval === undefined
         ? DEFAULT_SWEEP_INTERVAL
-        : yield* decodeDuration("sweepInterval", options.sweepInterval)
+        : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
     return { capacity, timeToLive, sweepInterval }
   })
 

@@ -27,6 +27,7 @@ import { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { Durability, FileOptions } from "../CachePersistence.js"
 import * as journal from "./journal.js"
 import * as lock from "./lock.js"
+import { positiveDuration } from "./options.js"
 import * as common from "./persistCommon.js"
 import {
   type Backend,
@@ -64,20 +65,14 @@ const validate = <K, V>(options: FileOptions<K, V>): Effect.Effect<Settings, Inv
   }
   const interval =
     options.interval === undefined
-      ? Option.some(Duration.seconds(1))
-      : Duration.decodeUnknown(options.interval)
-  if (
-    Option.isNone(interval) ||
-    !Duration.isFinite(interval.value) ||
-    Duration.toMillis(interval.value) <= 0
-  ) {
-    return invalid("interval", "must be a finite duration greater than zero", options.interval)
-  }
+      ? Either.right(Duration.seconds(1))
+      : positiveDuration(METHOD, "interval", options.interval, { finite: true })
+  if (Either.isLeft(interval)) return Effect.fail(interval.left)
   const threshold = options.compactionThreshold ?? DEFAULT_THRESHOLD
   if (!Number.isSafeInteger(threshold) || threshold <= 0) {
     return invalid("compactionThreshold", "must be a positive integer number of bytes", threshold)
   }
-  return Effect.succeed({ path: options.path, durability, interval: interval.value, threshold })
+  return Effect.succeed({ path: options.path, durability, interval: interval.right, threshold })
 }
 
 const writeFailed = (description: string, path: string) => (cause: unknown) =>

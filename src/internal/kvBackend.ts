@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { KeyValueStoreOptions } from "../CachePersistence.js"
 import * as journal from "./journal.js"
+import { positiveDuration } from "./options.js"
 import * as common from "./persistCommon.js"
 import { type Backend, type OpenContext, type Persistence, PersistenceTypeId } from "./persistence.js"
 
@@ -34,15 +35,8 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     }
     const interval =
       options.interval === undefined
-        ? Option.some(Duration.seconds(1))
-        : Duration.decodeUnknown(options.interval)
-    if (
-      Option.isNone(interval) ||
-      !Duration.isFinite(interval.value) ||
-      Duration.toMillis(interval.value) <= 0
-    ) {
-      return yield* invalid("interval", "must be a finite duration greater than zero", options.interval)
-    }
+        ? Duration.seconds(1)
+        : yield* positiveDuration(METHOD, "interval", options.interval, { finite: true })
     const codecs = yield* common.resolveCodecs(METHOD, options)
     const store = yield* KeyValueStore.KeyValueStore
     const key = options.key
@@ -108,7 +102,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       Effect.interruptible(
         Effect.forever(
           Effect.zipRight(
-            Effect.sleep(interval.value),
+            Effect.sleep(interval),
             Effect.when(write, () => dirty)
           )
         )

@@ -33,6 +33,7 @@ import * as LruCache from "../LruCache.js"
 import type * as RedisCache from "../RedisCache.js"
 import * as codec from "./codec.js"
 import * as lru from "./lru.js"
+import { positiveDuration, positiveInteger } from "./options.js"
 import { decodeKey, encodeKey, LOCK_NAMESPACE, matchPrefix } from "./redisKey.js"
 
 const DEFAULT_PREFIX = "effect-lru-cache:"
@@ -868,37 +869,18 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
 
 // --- options ---------------------------------------------------------------------------------------
 
-const invalid = (option: string, reason: string, value: unknown) =>
-  new InvalidOption({ method: "RedisCache.make", option, reason, value })
+const METHOD = "RedisCache.make"
 
-const decodeDuration = (option: string, input: unknown, allowInfinity: boolean) => {
-  const reason = allowInfinity
-    ? "must be a positive duration (Duration.infinity for none)"
-    : "must be a positive, finite duration"
-  if (
-    (typeof input === "number" && (Number.isNaN(input) || input <= 0)) ||
-    (typeof input === "bigint" && input <= 0n)
-  ) {
-    return Either.left(invalid(option, reason, input))
-  }
-  return Option.match(Duration.decodeUnknown(input), {
-    onNone: () =>
-      Either.left(
-        invalid(option, 'is not a duration (a number of milliseconds, a Duration or e.g. "5 minutes")', input)
-      ),
-    onSome: (duration) =>
-      Duration.lessThanOrEqualTo(duration, Duration.zero) || (!allowInfinity && !Duration.isFinite(duration))
-        ? Either.left(invalid(option, reason, input))
-        : Either.right(Duration.toMillis(duration))
-  })
-}
+const invalid = (option: string, reason: string, value: unknown) =>
+  new InvalidOption({ method: METHOD, option, reason, value })
+
+/** Decodes a duration option to milliseconds; lock timings must be finite. */
+const decodeDuration = (option: string, input: unknown, allowInfinity: boolean) =>
+  Either.map(positiveDuration(METHOD, option, input, { finite: !allowInfinity }), Duration.toMillis)
 
 const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<V>, InvalidOption> =>
   Either.gen(function* () {
-    const capacity: unknown = options.capacity
-    if (typeof capacity !== "number" || !Number.isSafeInteger(capacity) || capacity < 1) {
-      return yield* Either.left(invalid("capacity", "must be a positive integer", capacity))
-    }
+    const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
     const timeToLive =
       options.timeToLive === undefined
         ? Infinity

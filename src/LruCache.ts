@@ -105,6 +105,8 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   readonly [TypeId]: TypeId
   /** The most live entries the cache holds. */
   readonly capacity: number
+  /** The default time to live of an entry: `Duration.infinity` when entries do not expire. */
+  readonly timeToLive: Duration.Duration
   /** The live value of `key`; a hit makes the key the most recently used. */
   readonly get: (key: K) => Effect.Effect<Option.Option<V>>
   /** Inserts or replaces; the key becomes the most recently used and its time to live restarts. */

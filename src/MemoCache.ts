@@ -93,7 +93,7 @@ export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
    * For this long after a result's time to live, a call returns the stale result at once and
    * refreshes it in the background: one refresh at a time per key, whatever the number of callers.
    * A failed refresh leaves the stale result in place until the window ends; after the window, a
-   * call is a miss. Default: none. With {@link cachedWith}, `timeToLive` must be given too.
+   * call is a miss. Default: none.
    */
   readonly staleWhileRevalidate?: Duration.DurationInput | undefined
 }

@@ -432,14 +432,18 @@ describe("cachedWith", () => {
     })
   )
 
-  it.scoped("needs timeToLive with staleWhileRevalidate", () =>
+  it.scoped("counts staleWhileRevalidate from the cache's own timeToLive when none is given", () =>
     Effect.gen(function* () {
-      const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 10 })
-      const f = (n: number) => Effect.succeed(n)
-      expect(() => cachedWith(cache, f, { staleWhileRevalidate: "1 second" })).toThrow(/timeToLive/)
-      expect(() =>
-        cachedWith(cache, f, { staleWhileRevalidate: "1 second", timeToLive: "1 second" })
-      ).not.toThrow()
+      const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 10, timeToLive: "10 seconds" })
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")])
+      const f = cachedWith(cache, fn, { staleWhileRevalidate: "5 seconds" })
+      expect(yield* f(1)).toBe("v1")
+      yield* TestClock.adjust("11 seconds")
+      // Past the cache's 10 seconds but within the window: the stale value, and one refresh.
+      expect(yield* f(1)).toBe("v1")
+      yield* settle
+      expect(yield* runs).toBe(2)
+      expect(yield* f(1)).toBe("v2")
     })
   )
 })

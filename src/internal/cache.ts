@@ -70,7 +70,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
      */
     private readonly clock: Clock.Clock,
     /** The default time to live in milliseconds, `Infinity` for none. */
-    private readonly timeToLive: number,
+    private readonly defaultMillis: number,
     private readonly removals: PubSub.PubSub<Removal<K, V>>,
     /** Where computations of `getOrCompute` run, so that no caller's interruption stops them. */
     private readonly scope: Scope.Scope,
@@ -80,6 +80,10 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   pipe() {
     // biome-ignore lint/complexity/noArguments: the pipe protocol passes its functions as arguments
     return pipeArguments(this, arguments)
+  }
+
+  get timeToLive(): Duration.Duration {
+    return Duration.millis(this.defaultMillis)
   }
 
   /**
@@ -138,7 +142,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   }
 
   private millisOf(timeToLive: Duration.DurationInput | undefined): number {
-    return timeToLive === undefined ? this.timeToLive : lru.timeToLiveMillis(timeToLive)
+    return timeToLive === undefined ? this.defaultMillis : lru.timeToLiveMillis(timeToLive)
   }
 
   get(key: K): Effect.Effect<Option.Option<V>> {

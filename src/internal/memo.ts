@@ -29,7 +29,6 @@ interface State {
   readonly owners: Map<string, Function>
   readonly refreshing: Set<string>
   readonly scope: Scope.Scope | undefined
-  readonly defaultTimeToLive: Duration.Duration | undefined
 }
 
 const states = new WeakMap<object, State>()
@@ -37,7 +36,7 @@ const states = new WeakMap<object, State>()
 const stateOf = (cache: object): State => {
   let state = states.get(cache)
   if (state === undefined) {
-    state = { owners: new Map(), refreshing: new Set(), scope: undefined, defaultTimeToLive: undefined }
+    state = { owners: new Map(), refreshing: new Set(), scope: undefined }
     states.set(cache, state)
   }
   return state
@@ -91,8 +90,7 @@ interface Plan {
 
 const plan = (
   fn: (...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>,
-  options: MemoCache.CachedOptions<any, any, any> | undefined,
-  needsDefault: boolean
+  options: MemoCache.CachedOptions<any, any, any> | undefined
 ): Plan => {
   const name = options?.name ?? fn.name
   if (typeof name !== "string" || name === "") {
@@ -109,11 +107,6 @@ const plan = (
     options?.staleWhileRevalidate === undefined
       ? undefined
       : Duration.toMillis(validDuration("staleWhileRevalidate", options.staleWhileRevalidate))
-  if (window !== undefined && timeToLive === undefined && needsDefault) {
-    throw new TypeError(
-      `cached(${name}): "staleWhileRevalidate" counts from the end of "timeToLive", which cachedWith needs to be given`
-    )
-  }
   const perEntry = window !== undefined || typeof timeToLive === "function"
   return {
     name,
@@ -139,7 +132,7 @@ const plan = (
  */
 const compute = (
   self: Plan,
-  state: State,
+  cache: AnyCache,
   args: ReadonlyArray<any>
 ): Effect.Effect<MemoCache.Entry, Transient, any> =>
   Effect.flatMap(Effect.exit(self.compute(args)), (exit) => {
@@ -156,7 +149,7 @@ const compute = (
       const ttl =
         typeof self.timeToLive === "function"
           ? toMillis(self.timeToLive(exit))
-          : Duration.toMillis(self.timeToLive ?? state.defaultTimeToLive ?? Duration.infinity)
+          : Duration.toMillis(self.timeToLive ?? cache.timeToLive)
       if (!(ttl > 0)) {
         if (Exit.isFailure(exit)) return Effect.fail(new Transient(exit.cause))
         const entry: MemoCache.Entry = { _tag: "Success", value: exit.value }
@@ -194,7 +187,7 @@ const refresh = (
   Effect.suspend(() => {
     if (state.refreshing.has(key)) return Effect.void
     state.refreshing.add(key)
-    const job = compute(self, state, args).pipe(
+    const job = compute(self, cache, args).pipe(
       Effect.flatMap((entry) =>
         entry._tag === "Success"
           ? cache.set(key, entry, { timeToLive: storedTimeToLive(entry) })
@@ -246,7 +239,7 @@ const call = (
   const state = stateOf(cache)
   const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
-  const lookup = cache.getOrCompute(key, compute(self, state, args), self.computeOptions)
+  const lookup = cache.getOrCompute(key, compute(self, cache, args), self.computeOptions)
   const failed = (error: unknown): Effect.Effect<any, any, any> =>
     error instanceof Transient ? Effect.failCause(error.cause) : recover(self, cache, key, args, error)
   if (self.window === undefined)
@@ -302,17 +295,14 @@ export const cached = (
   options?: MemoCache.CachedOptions<any, any, any>
 ): any =>
   // The service first: one step both suspends the work and finds the cache.
-  memoized(plan(fn, options, false), (f) => Effect.flatMap(tag, (memo) => f(memo.cache as AnyCache)))
+  memoized(plan(fn, options), (f) => Effect.flatMap(tag, (memo) => f(memo.cache as AnyCache)))
 
 /** @internal */
 export const cachedWith = (
   cache: LruCache.LruCache<string, MemoCache.Entry, any>,
   fn: (...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>,
   options?: MemoCache.CachedOptions<any, any, any>
-): any =>
-  memoized(plan(fn, options, stateOf(cache).defaultTimeToLive === undefined), (f) =>
-    Effect.suspend(() => f(cache as AnyCache))
-  )
+): any => memoized(plan(fn, options), (f) => Effect.suspend(() => f(cache as AnyCache)))
 
 /** @internal */
 export const make = <E, R>(
@@ -321,9 +311,12 @@ export const make = <E, R>(
   Effect.gen(function* () {
     const cache = yield* cacheInternal.make(options)
     const scope = yield* Effect.scope
-    const timeToLive = Duration.decode(options.timeToLive ?? Duration.infinity)
-    states.set(cache, { owners: new Map(), refreshing: new Set(), scope, defaultTimeToLive: timeToLive })
-    return { [TypeId]: TypeId, cache: cache as LruCache.LruCache<string, MemoCache.Entry, any>, timeToLive }
+    states.set(cache, { owners: new Map(), refreshing: new Set(), scope })
+    return {
+      [TypeId]: TypeId,
+      cache: cache as LruCache.LruCache<string, MemoCache.Entry, any>,
+      timeToLive: cache.timeToLive
+    }
   })
 
 /** @internal */

@@ -138,6 +138,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   readonly capacity: number
   readonly prefix: string
   readonly instanceId = randomUUID()
+  readonly timeToLive: Duration.Duration
   private readonly channel: string
   /** Bumped by every write and invalidation: a read from Redis fills L1 only if it did not move. */
   private epoch = 0
@@ -166,6 +167,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     private readonly runtime: Runtime.Runtime<never>
   ) {
     this.capacity = config.capacity
+    this.timeToLive = Duration.millis(config.timeToLive)
     this.prefix = config.prefix
     this.channel = `${config.prefix}invalidations`
   }

@@ -319,14 +319,20 @@ describe("invalidate", () => {
 describe("staleWhileRevalidate", () => {
   const options = { timeToLive: "10 seconds", staleWhileRevalidate: "5 seconds" } as const
 
+  /** Runs a first call of a function that takes one second, to the end. */
+  const firstCall = <A, E, R>(call: Effect.Effect<A, E, R>) =>
+    Effect.gen(function* () {
+      const first = yield* Effect.fork(call)
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      return yield* Fiber.join(first)
+    })
+
   it.effect("returns a stale result at once and refreshes it once in the background", () =>
     Effect.gen(function* () {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
       const f = cached(fn, options)
-      const first = yield* Effect.fork(f(1))
-      yield* settle
-      yield* TestClock.adjust("1 second")
-      expect(yield* Fiber.join(first)).toBe("v1")
+      expect(yield* firstCall(f(1))).toBe("v1")
 
       yield* TestClock.adjust("10 seconds")
       // Stale: every caller gets v1 without waiting for the clock, and one refresh starts.
@@ -381,10 +387,7 @@ describe("staleWhileRevalidate", () => {
     Effect.gen(function* () {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
       const f = cached(fn, options)
-      const first = yield* Effect.fork(f(1))
-      yield* settle
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.join(first)
+      yield* firstCall(f(1))
       yield* TestClock.adjust("15 seconds")
       const miss = yield* Effect.fork(f(1))
       yield* settle
@@ -399,10 +402,7 @@ describe("staleWhileRevalidate", () => {
     Effect.gen(function* () {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
       const f = cached(fn, options)
-      const first = yield* Effect.fork(f(1))
-      yield* settle
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.join(first)
+      yield* firstCall(f(1))
       yield* TestClock.adjust("10 seconds")
       // The caller's fiber and scope end at once; the refresh it started goes on.
       const caller = yield* Effect.fork(Effect.scoped(f(1)))

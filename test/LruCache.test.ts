@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -13,6 +14,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
@@ -579,6 +581,63 @@ describe("LruCache", () => {
         const stats = yield* cache.stats
         expect(stats.hits + stats.misses).toBe(400)
         expect(stats.loadSuccesses).toBe(100)
+      })
+    )
+
+    it.effect("closing the cache's scope interrupts a computation and releases its waiters", () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const cache = yield* LruCache.make<string, number>({ capacity: 10 }).pipe(Scope.extend(scope))
+        const started = yield* Deferred.make<void>()
+        const waiter = yield* Effect.fork(
+          cache.getOrCompute("k", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+        )
+        yield* Deferred.await(started)
+        yield* Scope.close(scope, Exit.void)
+        const exit = yield* Fiber.await(waiter)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        // Nothing is left registered: a later call on the closed cache ends too, instead of waiting
+        // for a computation that will never come.
+        const later = yield* Effect.exit(cache.getOrCompute("k", Effect.succeed(1)))
+        expect(Exit.isSuccess(later) || Exit.isInterrupted(later)).toBe(true)
+      })
+    )
+
+    it.scoped("a time-to-live function that throws is a defect of that call, and the key is released", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 10 })
+        const broken = yield* Effect.exit(
+          cache.getOrCompute("k", Effect.succeed(1), {
+            timeToLive: () => {
+              throw new Error("no time to live")
+            }
+          })
+        )
+        expect(Exit.isFailure(broken) && Cause.isDie(broken.cause)).toBe(true)
+        expect(yield* cache.has("k")).toBe(false)
+        expect(yield* cache.getOrCompute("k", Effect.succeed(2))).toBe(2)
+      })
+    )
+
+    it.scoped("a set or delete during a computation wins over what the computation would store", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+        const gate = yield* Deferred.make<void>()
+        const slow = Effect.as(Deferred.await(gate), "computed")
+
+        const overwritten = yield* Effect.fork(cache.getOrCompute("set", slow))
+        yield* Effect.yieldNow()
+        yield* cache.set("set", "newer")
+        const deleted = yield* Effect.fork(cache.getOrCompute("deleted", slow))
+        yield* Effect.yieldNow()
+        yield* cache.delete("deleted")
+        yield* Deferred.succeed(gate, undefined)
+
+        // The callers still get what they waited for; the cache keeps the newer write.
+        expect(yield* Fiber.join(overwritten)).toBe("computed")
+        expect(yield* Fiber.join(deleted)).toBe("computed")
+        expect(yield* cache.get("set")).toEqual(Option.some("newer"))
+        expect(yield* cache.has("deleted")).toBe(false)
       })
     )
   })

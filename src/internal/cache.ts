@@ -163,6 +163,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   private write(state: Lru<K, V>, key: K, value: V, now: number, expiresAt: number) {
     const backend = this.backend
     if (backend === undefined) {
+      this.supersede(key)
       const next = lru.setAt(state, key, value, now, expiresAt)
       this.publish(state, next)
       return [Effect.void as Effect.Effect<void, E>, next] as const
@@ -173,6 +174,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       if (Either.isLeft(encoded)) return [Effect.fail(encoded.left), state] as const
       prepared = encoded.right
     }
+    this.supersede(key)
     const next = lru.setAt(state, key, value, now, expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
@@ -184,6 +186,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     if (this.backend === undefined) {
       return Ref.modify(this.state, (state) => {
         const now = this.now(state, timeToLive)
+        this.supersede(key)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
         this.publish(state, next)
         return [undefined, next]
@@ -199,43 +202,53 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     compute: Effect.Effect<V, E2, R>,
     options?: LruCache.ComputeOptions<V>
   ): Effect.Effect<V, E | E2, R> {
-    return Effect.flatMap(
-      this.modify((state, now): readonly [Lookup<V, E | E2>, Lru<K, V>] => {
-        const [found, next] = lru.get(state, key, now)
-        this.publish(state, next)
-        if (Option.isSome(found)) {
-          this.hits++
-          return [{ _tag: "Hit", value: found.value }, next]
+    // Uninterruptible from the registration of a computation to its fork, so that no registered
+    // computation is left without a fiber; callers wait for it interruptibly.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        this.modify((state, now): readonly [Lookup<V, E | E2>, Lru<K, V>] => {
+          const [found, next] = lru.get(state, key, now)
+          this.publish(state, next)
+          if (Option.isSome(found)) {
+            this.hits++
+            return [{ _tag: "Hit", value: found.value }, next]
+          }
+          this.misses++
+          const running = MutableHashMap.get(this.running, key)
+          if (Option.isSome(running)) {
+            return [{ _tag: "Join", deferred: running.value as Deferred.Deferred<V, E | E2> }, next]
+          }
+          const deferred = Deferred.unsafeMake<V, E | E2>(FiberId.none)
+          MutableHashMap.set(this.running, key, deferred as Deferred.Deferred<V, unknown>)
+          return [{ _tag: "Start", deferred }, next]
+        }),
+        (lookup) => {
+          switch (lookup._tag) {
+            case "Hit":
+              return Effect.succeed(lookup.value)
+            case "Join":
+              return restore(Deferred.await(lookup.deferred))
+            case "Start": {
+              const deferred = lookup.deferred
+              // Forked from an uninterruptible region, the fiber would inherit it: the computation
+              // must stay interruptible by the cache's scope.
+              const load = Effect.interruptible(this.load(key, compute, deferred, options))
+              return Effect.flatMap(Effect.forkIn(load, this.scope), (fiber) => {
+                // A fiber interrupted before its first step (the cache's scope closing) never
+                // settles: its end releases the key and the waiters instead.
+                fiber.addObserver((exit) => this.abandon(key, deferred, exit))
+                return restore(Deferred.await(deferred))
+              })
+            }
+          }
         }
-        this.misses++
-        const running = MutableHashMap.get(this.running, key)
-        if (Option.isSome(running)) {
-          return [{ _tag: "Join", deferred: running.value as Deferred.Deferred<V, E | E2> }, next]
-        }
-        const deferred = Deferred.unsafeMake<V, E | E2>(FiberId.none)
-        MutableHashMap.set(this.running, key, deferred as Deferred.Deferred<V, unknown>)
-        return [{ _tag: "Start", deferred }, next]
-      }),
-      (lookup) => {
-        switch (lookup._tag) {
-          case "Hit":
-            return Effect.succeed(lookup.value)
-          case "Join":
-            return Deferred.await(lookup.deferred)
-          case "Start":
-            return Effect.zipRight(
-              Effect.forkIn(this.load(key, compute, lookup.deferred, options), this.scope),
-              Deferred.await(lookup.deferred)
-            )
-        }
-      }
+      )
     )
   }
 
   /**
    * Runs a computation for `getOrCompute` and settles it whatever way it ends, interruption by
-   * the cache's scope included: the key leaves `running` in the same step that stores the value,
-   * so no caller can miss both.
+   * the cache's scope included.
    */
   private load<E2, R>(
     key: K,
@@ -248,30 +261,62 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     )
   }
 
+  /** Whether `deferred` is the computation of `key` still running (no write has superseded it). */
+  private isRunning(key: K, deferred: Deferred.Deferred<V, any>): boolean {
+    const running = MutableHashMap.get(this.running, key)
+    return Option.isSome(running) && running.value === deferred
+  }
+
+  /** Forgets the computations of `key`: a write supersedes what they would store. */
+  private supersede(key: K): void {
+    if (MutableHashMap.size(this.running) > 0) MutableHashMap.remove(this.running, key)
+  }
+
+  /**
+   * Stores a computation's success, unless a write of the key came meanwhile (the write is newer),
+   * and hands its result to the waiters. The key leaves `running` in the same step that stores the
+   * value, so no caller can miss both.
+   */
   private settle<E2>(
     key: K,
-    exit: Exit.Exit<V, E2>,
+    result: Exit.Exit<V, E2>,
     deferred: Deferred.Deferred<V, E | E2>,
     options: LruCache.ComputeOptions<V> | undefined
   ): Effect.Effect<void> {
-    const ttl = options?.timeToLive
-    const millis = Exit.isFailure(exit)
-      ? 0
-      : typeof ttl === "function"
-        ? lru.timeToLiveMillis(ttl(exit.value))
-        : this.millisOf(ttl)
+    let exit: Exit.Exit<V, E2> = result
+    let millis = 0
+    if (Exit.isSuccess(exit)) {
+      const ttl = options?.timeToLive
+      try {
+        millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit.value)) : this.millisOf(ttl)
+      } catch (defect) {
+        // A throwing time-to-live function is a defect of this computation, not of the cache.
+        exit = Exit.die(defect)
+      }
+    }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
-      MutableHashMap.remove(this.running, key)
+      const current = this.isRunning(key, deferred)
+      if (current) MutableHashMap.remove(this.running, key)
       if (Exit.isFailure(exit)) {
         this.loadFailures++
         return [Effect.void, state]
       }
       this.loadSuccesses++
+      if (!current) return [Effect.void, state]
       return this.write(state, key, exit.value, now, now + millis)
     }, millis)
-    return Effect.flatMap(Effect.flatMap(stored, Effect.exit), (durable) =>
+    return Effect.flatMap(Effect.exit(stored), (durable) =>
       Deferred.done(deferred, (Exit.isFailure(durable) ? durable : exit) as Exit.Exit<V, E | E2>)
     )
+  }
+
+  /** Releases a computation whose fiber ended without settling it. */
+  private abandon(key: K, deferred: Deferred.Deferred<V, any>, exit: Exit.Exit<void, never>): void {
+    if (this.isRunning(key, deferred)) {
+      MutableHashMap.remove(this.running, key)
+      this.loadFailures++
+    }
+    Deferred.unsafeDone(deferred, exit as Exit.Exit<never, never>)
   }
 
   has(key: K): Effect.Effect<boolean> {
@@ -285,6 +330,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   delete(key: K): Effect.Effect<boolean, E> {
     return Effect.flatten(
       this.modify((state, now): readonly [Effect.Effect<boolean, E>, Lru<K, V>] => {
+        this.supersede(key)
         const [removed, next] = lru.remove(state, key, now)
         this.publish(state, next)
         const deleted = removed.length > 0 && removed[0]!.cause === "deleted"
@@ -297,6 +343,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   get clear(): Effect.Effect<void, E> {
     return Effect.flatten(
       this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
+        MutableHashMap.clear(this.running)
         const next = lru.clear(state, now)[1]
         this.publish(state, next)
         return [this.backend === undefined ? Effect.void : this.backend.recordClear(), next]

@@ -3,7 +3,20 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Logger, LogLevel, Option, Schema, TestClock } from "effect"
+import {
+  Context,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Schema,
+  Scope,
+  TestClock
+} from "effect"
 import * as fc from "fast-check"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
@@ -187,6 +200,38 @@ const journalRecords = (fs: FileSystem.FileSystem, path: string) =>
 const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
 
 describe("file backend", () => {
+  it.each(["always", "interval", "close"] as const)(
+    '"%s": a write acknowledged while the scope closes is in the files',
+    (durability) =>
+      Effect.gen(function* () {
+        const { open } = yield* onDisk
+        const scope = yield* Scope.make()
+        const cache = yield* open<number, number>({ durability, capacity: 100_000 }).pipe(Scope.extend(scope))
+        let acknowledged = -1
+        // A writer that goes on while the scope closes: each write either fails or is persisted.
+        const writer = yield* Effect.forkDaemon(
+          Effect.gen(function* () {
+            for (let i = 0; ; i++) {
+              if (Either.isLeft(yield* Effect.either(cache.set(i, i)))) return
+              acknowledged = i
+              yield* Effect.yieldNow()
+            }
+          })
+        )
+        // Real files: wait for real acknowledgements (an fsync each, with "always"), then close.
+        while (acknowledged < 2) yield* Effect.sleep("1 millis")
+        yield* Effect.repeatN(Effect.yieldNow(), 200)
+        yield* Scope.close(scope, Exit.void)
+        yield* Fiber.await(writer)
+        const loaded = new Set(
+          yield* Effect.scoped(Effect.flatMap(open<number, number>({ capacity: 100_000 }), (c) => c.keys))
+        )
+        const missing = Array.from({ length: acknowledged + 1 }, (_, i) => i).filter((i) => !loaded.has(i))
+        expect(acknowledged).toBeGreaterThan(0)
+        expect(missing).toEqual([])
+      }).pipe(Effect.scoped, Effect.runPromise)
+  )
+
   it.scoped('"always": a set completes once its record is on disk', () =>
     Effect.gen(function* () {
       const { open, fs, path } = yield* onDisk

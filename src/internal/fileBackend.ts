@@ -123,7 +123,11 @@ class FileStore<K, V> {
   /** The last background write failed: "interval" and "close" writes report it until one succeeds. */
   error: PersistenceError | undefined
   stopping = false
-  closed = false
+  /**
+   * Set in the synchronous step in which the final snapshot takes the cache's entries: a write
+   * accepted after it would be in neither that snapshot nor any journal, so it fails instead.
+   */
+  sealed = false
   flusher: Fiber.RuntimeFiber<void> | undefined
   readEntries: () => ReadonlyArray<PersistedEntry<K, V>> = () => []
   clock: Clock.Clock = Clock.make()
@@ -157,7 +161,7 @@ class FileStore<K, V> {
   }
 
   append(record: Uint8Array): Effect.Effect<void, PersistenceError> {
-    if (this.closed) {
+    if (this.sealed) {
       return Effect.fail(
         new PersistenceError({
           reason: "Closed",
@@ -491,6 +495,8 @@ class FileStore<K, V> {
       this.stopping = true
       this.wake.unsafeOpen()
       if (this.flusher !== undefined) yield* Fiber.await(this.flusher)
+      // No yield between sealing and the compaction's first, synchronous step.
+      this.sealed = true
       const compacted = yield* this.compact
       if (!compacted) {
         yield* this.flush
@@ -501,7 +507,6 @@ class FileStore<K, V> {
           this.error
         ).pipe(Effect.annotateLogs({ path: this.snapshotPath }))
       }
-      this.closed = true
       Deferred.unsafeDone(
         this.batch,
         Exit.fail(

@@ -232,6 +232,27 @@ describe("file backend", () => {
       }).pipe(Effect.scoped, Effect.runPromise)
   )
 
+  it.scoped("keys the cache holds as one are one on disk, and distinct strings stay distinct", () =>
+    Effect.gen(function* () {
+      const { open, fs, path } = yield* onDisk
+      const cache = yield* open<unknown, string>({ durability: "always" })
+      yield* cache.set(0, "zero")
+      expect(yield* cache.delete(-0)).toBe(true)
+      // Lone surrogates: UTF-8 would turn both into U+FFFD, a third string.
+      yield* cache.set("\ud83d", "lone high")
+      yield* cache.set("\ude00", "lone low")
+      yield* cache.set("\ufffd", "replacement character")
+      const crashed = yield* copyFiles(fs, path)
+      const reopened = yield* crashed.open<unknown, string>({})
+      expect(yield* reopened.has(0)).toBe(false)
+      expect(yield* reopened.entries).toEqual([
+        ["\ufffd", "replacement character"],
+        ["\ude00", "lone low"],
+        ["\ud83d", "lone high"]
+      ])
+    })
+  )
+
   it.scoped('"always": a set completes once its record is on disk', () =>
     Effect.gen(function* () {
       const { open, fs, path } = yield* onDisk

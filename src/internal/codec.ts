@@ -82,6 +82,8 @@ const nodeV8 = (): typeof NodeV8 | undefined => {
   return v8
 }
 const hasBuffer = typeof Buffer === "function"
+// With the `u` flag a surrogate pair is one code point, so this matches unpaired halves only.
+const loneSurrogate = /\p{Surrogate}/u
 const looseDecoder = new TextDecoder()
 
 const tagged = (tag: number, text: string): Uint8Array => {
@@ -113,7 +115,13 @@ const textAfterTag = (bytes: Uint8Array): string =>
 export const structuredClone: Codec<any> = make(
   "structuredClone",
   (value) => {
-    if (typeof value === "string") return Either.right(tagged(TAG_STRING, value))
+    if (typeof value === "string") {
+      // UTF-8 cannot carry a lone surrogate (it would come back as U+FFFD, another string): such
+      // strings take the JSON form, whose escapes keep them exact.
+      return Either.right(
+        loneSurrogate.test(value) ? tagged(TAG_JSON, JSON.stringify(value)) : tagged(TAG_STRING, value)
+      )
+    }
     if (typeof value === "number") {
       const bytes = new Uint8Array(9)
       bytes[0] = TAG_NUMBER

@@ -37,10 +37,19 @@ export const resolveCodecs = <K, V>(
   }
   const shared: Codec<K | V> = options.codec ?? codec.structuredClone
   return Effect.succeed({
-    key: options.keyCodec ?? (shared as Codec<K>),
+    key: sameZero(options.keyCodec ?? (shared as Codec<K>)),
     value: options.valueCodec ?? (shared as Codec<V>)
   })
 }
+
+/**
+ * The cache finds `0` under `-0` (keys compare as in a `Map`), so on disk they must be one key too,
+ * or a delete of one would not match a set of the other when the journal is replayed.
+ */
+const sameZero = <K>(keyCodec: Codec<K>): Codec<K> => ({
+  ...keyCodec,
+  encode: (key) => keyCodec.encode((key === 0 ? 0 : key) as K)
+})
 
 /**
  * Encodes a set record, or fails with reason "Unencodable".

@@ -383,6 +383,27 @@ describe("staleWhileRevalidate", () => {
     }).pipe(provideMemo)
   )
 
+  it.effect("a refresh does not store over an invalidation that came while it ran", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted(
+        "f",
+        [Effect.succeed("v1"), Effect.succeed("v2"), Effect.succeed("v3")],
+        "1 second"
+      )
+      const f = cached(fn, options)
+      yield* firstCall(f(1))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* f(1)).toBe("v1") // stale; the refresh (v2) starts
+      expect(yield* f.invalidate(1)).toBe(true)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* runs).toBe(2)
+      // The refresh ended after the invalidation: the next call computes anew.
+      expect(yield* firstCall(f(1))).toBe("v3")
+      expect(yield* runs).toBe(3)
+    }).pipe(provideMemo)
+  )
+
   it.effect("computes again after the window, the caller waiting for it", () =>
     Effect.gen(function* () {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")

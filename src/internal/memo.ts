@@ -182,6 +182,7 @@ const refresh = (
   cache: AnyCache,
   state: State,
   key: string,
+  stale: MemoCache.Entry,
   args: ReadonlyArray<any>
 ): Effect.Effect<void, never, any> =>
   Effect.suspend(() => {
@@ -190,19 +191,25 @@ const refresh = (
     const job = compute(self, cache, args).pipe(
       Effect.flatMap((entry) =>
         entry._tag === "Success"
-          ? cache.set(key, entry, { timeToLive: storedTimeToLive(entry) })
+          ? // Only over the stale entry it refreshes: an invalidation or a write that came meanwhile
+            // is newer than this result.
+            Effect.flatMap(cache.peek(key), (current) =>
+              Option.isSome(current) && current.value === stale
+                ? cache.set(key, entry, { timeToLive: storedTimeToLive(entry) })
+                : Effect.void
+            )
           : Effect.void
       ),
       Effect.catchAll((error) =>
         error instanceof Transient
           ? Effect.void
           : Effect.logWarning(`${self.method}: the refreshed entry could not be stored`, error)
-      ),
-      Effect.ensuring(Effect.sync(() => state.refreshing.delete(key)))
+      )
     )
-    return state.scope === undefined
-      ? Effect.asVoid(Effect.forkDaemon(job))
-      : Effect.asVoid(Effect.forkIn(job, state.scope))
+    const forked = state.scope === undefined ? Effect.forkDaemon(job) : Effect.forkIn(job, state.scope)
+    // Released when the fiber ends, however it ends: even interrupted before its first step (a
+    // scope closing), which an `ensuring` inside it would not see.
+    return Effect.map(forked, (fiber) => fiber.addObserver(() => state.refreshing.delete(key)))
   })
 
 /**
@@ -251,7 +258,7 @@ const call = (
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
         now < entry.freshUntil!
           ? fromEntry(entry)
-          : Effect.zipRight(refresh(self, cache, state, key, args), fromEntry(entry))
+          : Effect.zipRight(refresh(self, cache, state, key, entry, args), fromEntry(entry))
       )
     }
   })

@@ -4,23 +4,24 @@
  * The service owns the state; a backend only journals changes and writes snapshots. Every change
  * is recorded synchronously, in the same atomic step that changes the state, so that the order of
  * the journal is the order of the states, whatever the number of fibers writing.
+ *
+ * Not marked internal: `CachePersistence.Persistence` extends these types, so the built package's
+ * declarations need them (and a backend of one's own can be written against them).
  */
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import type { InvalidOption, PersistenceError } from "../CacheError.js"
 
-/** @internal */
+/** Brands a persistence backend. */
 export const PersistenceTypeId: unique symbol = Symbol.for("effect-lru-cache/CachePersistence")
 
-/** @internal */
+/** Brands a persistence backend. */
 export type PersistenceTypeId = typeof PersistenceTypeId
 
 /**
  * One entry as persisted: `expiresAt` is absolute, in epoch milliseconds of the cache's `Clock`,
  * and `Infinity` for an entry that never expires.
- *
- * @internal
  */
 export interface PersistedEntry<K, V> {
   readonly key: K
@@ -30,8 +31,6 @@ export interface PersistedEntry<K, V> {
 
 /**
  * What the service hands a backend when the cache opens.
- *
- * @internal
  */
 export interface OpenContext<K, V> {
   readonly capacity: number
@@ -44,8 +43,6 @@ export interface OpenContext<K, V> {
 
 /**
  * An opened backend.
- *
- * @internal
  */
 export interface Backend<K, V, E> {
   /**
@@ -73,8 +70,6 @@ export interface Backend<K, V, E> {
  * A persistence backend, given to `LruCache.make` as its `persistence` option. `open` runs when the
  * cache's scope opens (load, lock, start background flushing) and registers in that scope the
  * final flush and the release of its files.
- *
- * @internal
  */
 export interface Persistence<K, V, E, R> {
   readonly [PersistenceTypeId]: PersistenceTypeId

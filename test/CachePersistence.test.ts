@@ -5,6 +5,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Context,
+  Data,
   Effect,
   Either,
   Exit,
@@ -230,6 +231,33 @@ describe("file backend", () => {
         expect(acknowledged).toBeGreaterThan(0)
         expect(missing).toEqual([])
       }).pipe(Effect.scoped, Effect.runPromise)
+  )
+
+  it.scoped("an Equal key needs a schema codec: without one its set fails and changes nothing", () =>
+    Effect.gen(function* () {
+      const Point = Schema.Data(Schema.Struct({ x: Schema.Number, y: Schema.Number }))
+      const { open } = yield* onDisk
+      const plain = yield* open<unknown, string>({ durability: "always" })
+      const error = yield* Effect.flip(plain.set(Data.struct({ x: 1, y: 2 }), "p"))
+      expect(error.reason).toBe("Unencodable")
+      expect(error.message).toContain("schema")
+      expect(yield* plain.size).toBe(0)
+
+      const other = yield* onDisk
+      const typed = yield* other.open<typeof Point.Type, string>({
+        durability: "always",
+        keyCodec: CachePersistence.codec.schema(Point),
+        valueCodec: CachePersistence.codec.json
+      })
+      yield* typed.set(Data.struct({ x: 1, y: 2 }), "p")
+      const crashed = yield* copyFiles(other.fs, other.path)
+      const reopened = yield* crashed.open<typeof Point.Type, string>({
+        keyCodec: CachePersistence.codec.schema(Point),
+        valueCodec: CachePersistence.codec.json
+      })
+      // Found by an equal key made anew: it came back as a Data struct, not a plain object.
+      expect(yield* reopened.get(Data.struct({ x: 1, y: 2 }))).toEqual(Option.some("p"))
+    })
   )
 
   it.scoped("keys the cache holds as one are one on disk, and distinct strings stay distinct", () =>

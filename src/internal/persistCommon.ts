@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
 import * as Runtime from "effect/Runtime"
 import { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { Codec, CodecOptions } from "../CachePersistence.js"
@@ -37,19 +38,31 @@ export const resolveCodecs = <K, V>(
   }
   const shared: Codec<K | V> = options.codec ?? codec.structuredClone
   return Effect.succeed({
-    key: sameZero(options.keyCodec ?? (shared as Codec<K>)),
+    key: keyCodecOf(options.keyCodec ?? (shared as Codec<K>)),
     value: options.valueCodec ?? (shared as Codec<V>)
   })
 }
 
 /**
- * The cache finds `0` under `-0` (keys compare as in a `Map`), so on disk they must be one key too,
- * or a delete of one would not match a set of the other when the journal is replayed.
+ * Keys must come back as keys the cache finds again:
+ * - the cache finds `0` under `-0` (keys compare as in a `Map`), so on disk they are one key too,
+ *   or a delete of one would not match a set of the other when the journal is replayed;
+ * - a key compared by `Equal` (a `Data` struct...) would come back from the structured-clone or
+ *   JSON codec as a plain object, compared by identity: never found again. Such keys fail to encode
+ *   (the set fails with "Unencodable" and the cache is unchanged) with those two codecs.
  */
-const sameZero = <K>(keyCodec: Codec<K>): Codec<K> => ({
-  ...keyCodec,
-  encode: (key) => keyCodec.encode((key === 0 ? 0 : key) as K)
-})
+const keyCodecOf = <K>(keyCodec: Codec<K>): Codec<K> => {
+  const dropsPrototypes = keyCodec === codec.structuredClone || keyCodec === codec.json
+  return {
+    ...keyCodec,
+    encode: (key) =>
+      dropsPrototypes && Equal.isEqual(key)
+        ? Either.left({
+            description: `a key compared by Equal (a Data struct...) would not come back as itself from the ${keyCodec.name} codec: give keyCodec a CachePersistence.codec.schema`
+          })
+        : keyCodec.encode((key === 0 ? 0 : key) as K)
+  }
+}
 
 /**
  * Encodes a set record, or fails with reason "Unencodable".

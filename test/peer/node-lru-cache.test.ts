@@ -3,7 +3,7 @@
  *   test/basic.ts, test/ttl.ts, test/dispose.ts, test/map-like.ts, test/fetch.ts, with the expected
  *   values of their snapshots (tap-snapshots/test/*.ts.test.cjs),
  *   at commit c6eafb2e1b3c78651dc425c28bf6ef9cd2574ec5.
- *   Licence: Blue Oak Model License 1.0.0, Copyright Isaac Z. Schlueter and Contributors.
+ *   Licence: Blue Oak Model License 1.0.0 (BlueOak-1.0.0); author Isaac Z. Schlueter.
  *
  * Each test keeps the original's name and its assertions in order, through ./adapter.ts: `max` is
  * `capacity`, `ttl` a `timeToLive` in milliseconds, the injected clock is the `TestClock`, `fetch`

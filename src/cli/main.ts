@@ -21,51 +21,51 @@ import { verify } from "./verify.js"
 
 const file = Args.file({ name: "FILE" }).pipe(
   Args.withDescription(
-    "the cache file: the path given to CachePersistence.file (its journal is FILE.journal)"
+    "The cache file: the path given to CachePersistence.file (its journal is FILE.journal)"
   )
 )
 
 const readOnly = Options.boolean("read-only").pipe(
   Options.withDescription(
-    "read the file even while a live process holds its lock (it may be in the middle of a write); takes no lock"
+    "Read the file even while a live process holds its lock (it may be in the middle of a write); takes no lock"
   )
 )
 
 const codec = Options.choice("codec", codecNames).pipe(
   Options.withDefault(codecNames[0]!),
   Options.withDescription(
-    "how keys and values are decoded: auto (structured clone, the default codec, else JSON, which the json and schema codecs write), structured-clone, json, or raw (not at all; verify then checks lengths and checksums only)"
+    "How keys and values are decoded: auto (structured clone, the default codec, else JSON, which the json and schema codecs write), structured-clone, json, or raw (not at all; verify then checks lengths and checksums only)"
   )
 )
 
 const repair = Options.boolean("repair").pipe(
   Options.withDescription(
-    "compact a damaged file too: keep the records before the damage and move the damaged file aside, as a cache opening it would"
+    "Compact a damaged file too: keep the records before the damage and move the damaged file aside, as a cache opening it would"
   )
 )
 
 const inspectCommand = Command.make("inspect", { file, readOnly, codec }, inspect).pipe(
-  Command.withDescription("list the entries (key, size in bytes, expiry) after a summary of the files")
+  Command.withDescription("List the entries (key, size in bytes, expiry) after a summary of the files")
 )
 
 const verifyCommand = Command.make("verify", { file, readOnly, codec }, verify).pipe(
   Command.withDescription(
-    "check every record of the snapshot and the journal; exit non-zero on damage, saying where and what"
+    "Check every record of the snapshot and the journal; exit non-zero on damage, saying where and what"
   )
 )
 
 const compactCommand = Command.make("compact", { file, readOnly, repair }, compact).pipe(
-  Command.withDescription("rewrite the file as one snapshot, the way a cache does when it closes")
+  Command.withDescription("Rewrite the file as one snapshot, the way a cache does when it closes")
 )
 
 const exportCommand = Command.make("export", { file, readOnly, codec }, exportEntries).pipe(
-  Command.withDescription("write the live entries to stdout as JSON lines: key, value, expiresAt")
+  Command.withDescription("Write the live entries to stdout as JSON lines: key, value, expiresAt")
 )
 
 const command = Command.make("effect-lru-cache", {}, () =>
   Effect.fail(new CliError({ message: "give a command: inspect, verify, compact or export (see --help)" }))
 ).pipe(
-  Command.withDescription("inspect, verify, compact or export a cache file of effect-lru-cache"),
+  Command.withDescription("Inspect, verify, compact or export a cache file of effect-lru-cache"),
   Command.withSubcommands([inspectCommand, verifyCommand, compactCommand, exportCommand])
 )
 

@@ -22,7 +22,7 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
   const { damage } = part
   if (damage !== undefined) {
     const consequence = damage.movedAside
-      ? `a cache opening it keeps the ${damage.index} records before it and moves the file aside`
+      ? `a cache opening it keeps ${damage.index === 0 ? "none of its records" : `the ${damage.index} records before it`} and moves the file aside`
       : "a cache opening it drops this last record, which was never acknowledged"
     problems.push(
       `${part.path}: byte offset ${damage.offset}, record ${damage.index}: ${damage.description} (${consequence})`

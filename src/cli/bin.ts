@@ -8,6 +8,12 @@ import { readFileSync } from "node:fs"
 
 const peers = ["@effect/cli", "@effect/printer", "@effect/printer-ansi", "@effect/platform-node"]
 
+// `export FILE | head` closes stdout early: stop quietly, as Unix tools do, rather than crash.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  process.exit(0)
+})
+
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   readonly version: string
 }

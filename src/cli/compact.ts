@@ -12,6 +12,7 @@ import * as codec from "../internal/codec.js"
 import * as fileBackend from "../internal/fileBackend.js"
 import type { PersistedEntry } from "../internal/persistence.js"
 import { type CacheFile, CliError, read } from "./cacheFile.js"
+import { count } from "./render.js"
 
 export interface CompactOptions {
   readonly file: string
@@ -31,7 +32,7 @@ const sizes = (file: CacheFile) =>
     file.snapshot === undefined ? "no snapshot" : `snapshot ${file.snapshot.bytes.length} bytes`,
     file.journal === undefined
       ? "no journal"
-      : `journal ${file.journal.bytes.length} bytes (${file.journal.records.length} records)`
+      : `journal ${file.journal.bytes.length} bytes (${count(file.journal.records.length, "record")})`
   ].join(", ")
 
 /**
@@ -76,7 +77,7 @@ export const compact = (options: CompactOptions) =>
     yield* Console.log(`compacted ${after.snapshotPath}`)
     yield* Console.log(`  before: ${sizes(before)}`)
     yield* Console.log(
-      `  after:  snapshot ${after.snapshot.bytes.length} bytes, generation ${after.snapshot.result.generation}, ${after.entries.length} entries; no journal`
+      `  after:  snapshot ${after.snapshot.bytes.length} bytes, generation ${after.snapshot.result.generation}, ${count(after.entries.length, "entry", "entries")}; no journal`
     )
-    if (dropped > 0) yield* Console.log(`  left out ${dropped} expired entries`)
+    if (dropped > 0) yield* Console.log(`  left out ${count(dropped, "expired entry", "expired entries")}`)
   })

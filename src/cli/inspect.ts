@@ -7,7 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as lock from "../internal/lock.js"
 import { type CodecName, decode, type Part, read, refuseIfLocked } from "./cacheFile.js"
-import { brief, expiry, table } from "./render.js"
+import { brief, count, expiry, table } from "./render.js"
 
 export interface InspectOptions {
   readonly file: string
@@ -21,8 +21,8 @@ const describePart = (part: Part, what: "snapshot" | "journal", applies: boolean
   for (const record of records) counts[record.kind]++
   const kinds =
     what === "snapshot"
-      ? `${counts.set} entries`
-      : `${records.length} records (${counts.set} set, ${counts.delete} delete, ${counts.clear} clear)`
+      ? count(counts.set, "entry", "entries")
+      : `${count(records.length, "record")} (${counts.set} set, ${counts.delete} delete, ${counts.clear} clear)`
   const generation = result.generation === undefined ? "no valid header" : `generation ${result.generation}`
   const state =
     damage !== undefined

@@ -44,6 +44,10 @@ export const brief = (decoded: Decoded, bytes: Uint8Array, width = 60): string =
   return text.length > width ? `${text.slice(0, width - 1)}…` : text
 }
 
+/** `count` and the noun, singular or plural: "1 entry", "2 entries". */
+export const count = (n: number, singular: string, plural = `${singular}s`): string =>
+  `${n} ${n === 1 ? singular : plural}`
+
 /** An absolute expiry as a person reads it, relative to `now`. */
 export const expiry = (expiresAt: number, now: number): string => {
   if (expiresAt === Number.POSITIVE_INFINITY) return "never"

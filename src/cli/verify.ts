@@ -7,6 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { CliError, type CodecName, decode, type Part, read, refuseIfLocked } from "./cacheFile.js"
+import { count } from "./render.js"
 
 export interface VerifyOptions {
   readonly file: string
@@ -22,7 +23,7 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
   const { damage } = part
   if (damage !== undefined) {
     const consequence = damage.movedAside
-      ? `a cache opening it keeps ${damage.index === 0 ? "none of its records" : `the ${damage.index} records before it`} and moves the file aside`
+      ? `a cache opening it keeps ${damage.index === 0 ? "none of its records" : `the ${count(damage.index, "record")} before it`} and moves the file aside`
       : "a cache opening it drops this last record, which was never acknowledged"
     problems.push(
       `${part.path}: byte offset ${damage.offset}, record ${damage.index}: ${damage.description} (${consequence})`
@@ -52,7 +53,7 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
 const summary = (part: Part | undefined, what: string): string =>
   part === undefined
     ? `${what}: none`
-    : `${what}: ${part.path}, ${part.bytes.length} bytes, ${part.result.generation === undefined ? "no valid header" : `generation ${part.result.generation}`}, ${part.records.length} valid records`
+    : `${what}: ${part.path}, ${part.bytes.length} bytes, ${part.result.generation === undefined ? "no valid header" : `generation ${part.result.generation}`}, ${count(part.records.length, "valid record")}`
 
 /** Checks every record; fails with a `CliError` after listing the problems, if there are any. */
 export const verify = (options: VerifyOptions) =>
@@ -71,12 +72,12 @@ export const verify = (options: VerifyOptions) =>
         ? "lengths, checksums and structure"
         : `lengths, checksums, structure and decoding (codec ${options.codec})`
     if (problems.length === 0) {
-      yield* Console.log(`ok: ${checked} records, ${checks}`)
+      yield* Console.log(`ok: ${count(checked, "record")}, ${checks}`)
       return
     }
     for (const problem of problems.slice(0, SHOWN)) yield* Console.log(`DAMAGED ${problem}`)
     if (problems.length > SHOWN) yield* Console.log(`… and ${problems.length - SHOWN} more problems`)
     return yield* new CliError({
-      message: `${file.snapshotPath} is damaged: ${problems.length} problem${problems.length === 1 ? "" : "s"} found checking ${checks}`
+      message: `${file.snapshotPath} is damaged: ${count(problems.length, "problem")} found checking ${checks}`
     })
   })

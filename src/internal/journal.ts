@@ -290,6 +290,8 @@ const isPrefixOfHeader = (bytes: Uint8Array, magic: string): boolean => {
   return true
 }
 
+const kindOf = (magic: string) => (magic === JOURNAL_MAGIC ? "journal" : "snapshot")
+
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, "0")}`
 
 /**
@@ -307,10 +309,11 @@ export const describeStop = (bytes: Uint8Array, magic: string, result: ScanResul
     if (length < headerStart + 10) {
       return result.stop === "torn"
         ? `the file ends after ${length} bytes, inside its ${headerStart + 10}-byte header`
-        : `not a ${magic} file: ${length} bytes, too short for a header, that do not start with ${magic}`
+        : `not a cache ${kindOf(magic)}: ${length} bytes, too short for a header, not starting with ${magic}`
     }
     const found = new TextDecoder("latin1").decode(bytes.subarray(0, MAGIC_LENGTH))
-    if (found !== magic) return `not a ${magic} file: it starts with ${JSON.stringify(found)}`
+    if (found !== magic)
+      return `not a cache ${kindOf(magic)}: it starts with ${JSON.stringify(found)}, not ${magic}`
     if (view.getUint32(MAGIC_LENGTH, true) !== 10) return "the header record has the wrong length"
     const stored = view.getUint32(MAGIC_LENGTH + 4, true)
     const computed = crc32(bytes, headerStart, headerStart + 10)
@@ -324,7 +327,12 @@ export const describeStop = (bytes: Uint8Array, magic: string, result: ScanResul
     return "the header's generation is not a non-negative integer"
   }
   const offset = result.validLength
-  const last = result.stop === "torn" ? " (the last record: a write cut short)" : ""
+  const last =
+    result.stop !== "torn"
+      ? ""
+      : magic === JOURNAL_MAGIC
+        ? " (the last record: a write cut short)"
+        : " (the file is cut short)"
   if (offset + FRAME > length) {
     return `the record's 8-byte frame is cut short after ${length - offset} bytes${last}`
   }

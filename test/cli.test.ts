@@ -237,6 +237,12 @@ describe("effect-lru-cache command", () => {
       expect(Exit.isSuccess(verified.exit), verified.text).toBe(true)
       const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
       expect(inspected.lines.some((line) => line.startsWith('"7"'))).toBe(true)
+      // Checked against the wrong codec, every key and value fails to decode, and says where.
+      const wrongCodec = yield* captured(verify({ file: path, readOnly: false, codec: "structured-clone" }))
+      expect(failureMessage(wrongCodec.exit)).toContain("2 problems")
+      expect(wrongCodec.text).toContain(
+        `${path}: byte offset ${journal.encodeHeader(journal.SNAPSHOT_MAGIC, 0).length}, record 0: the set record's key does not decode`
+      )
       const raw = yield* captured(inspect({ file: path, readOnly: false, codec: "raw" }))
       expect(raw.lines.some((line) => line.startsWith("<not decoded, 3 bytes: 223722>"))).toBe(true)
     }).pipe(Effect.provide(NodeContext.layer))

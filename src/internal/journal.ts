@@ -289,3 +289,77 @@ const isPrefixOfHeader = (bytes: Uint8Array, magic: string): boolean => {
   }
   return true
 }
+
+const kindOf = (magic: string) => (magic === JOURNAL_MAGIC ? "journal" : "snapshot")
+
+const hex32 = (n: number) => `0x${n.toString(16).padStart(8, "0")}`
+
+/**
+ * Why `scan` stopped where it did, in words a person can act on: the file-level or record-level
+ * check that failed. `result` is what `scan(bytes, magic, ...)` returned with a stop of `"torn"` or
+ * `"corrupt"`; its `validLength` is where the bad record starts.
+ *
+ * @internal
+ */
+export const describeStop = (bytes: Uint8Array, magic: string, result: ScanResult): string => {
+  const length = bytes.length
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const headerStart = MAGIC_LENGTH + FRAME
+  if (result.generation === undefined) {
+    if (length < headerStart + 10) {
+      return result.stop === "torn"
+        ? `the file ends after ${length} bytes, inside its ${headerStart + 10}-byte header`
+        : `not a cache ${kindOf(magic)}: ${length} bytes, too short for a header, not starting with ${magic}`
+    }
+    const found = new TextDecoder("latin1").decode(bytes.subarray(0, MAGIC_LENGTH))
+    if (found !== magic)
+      return `not a cache ${kindOf(magic)}: it starts with ${JSON.stringify(found)}, not ${magic}`
+    if (view.getUint32(MAGIC_LENGTH, true) !== 10) return "the header record has the wrong length"
+    const stored = view.getUint32(MAGIC_LENGTH + 4, true)
+    const computed = crc32(bytes, headerStart, headerStart + 10)
+    if (stored !== computed) {
+      return `the header's checksum fails (stored ${hex32(stored)}, computed ${hex32(computed)})`
+    }
+    if (bytes[headerStart] !== KIND_HEADER) return "the first record is not a header"
+    if (bytes[headerStart + 1] !== FORMAT_VERSION) {
+      return `format version ${bytes[headerStart + 1]}, this library reads version ${FORMAT_VERSION}`
+    }
+    return "the header's generation is not a non-negative integer"
+  }
+  const offset = result.validLength
+  const last =
+    result.stop !== "torn"
+      ? ""
+      : magic === JOURNAL_MAGIC
+        ? " (the last record: a write cut short)"
+        : " (the file is cut short)"
+  if (offset + FRAME > length) {
+    return `the record's 8-byte frame is cut short after ${length - offset} bytes${last}`
+  }
+  const bodyLength = view.getUint32(offset, true)
+  const body = offset + FRAME
+  const next = body + bodyLength
+  if (next > length) {
+    return `the record's length says ${bodyLength} bytes but the file ends ${length - body} bytes after its frame${last}`
+  }
+  if (bodyLength === 0) return "the record's length is zero"
+  const stored = view.getUint32(offset + 4, true)
+  const computed = crc32(bytes, body, next)
+  if (stored !== computed) {
+    return `checksum mismatch over the record's ${bodyLength} bytes (stored ${hex32(stored)}, computed ${hex32(computed)})${last}`
+  }
+  switch (bytes[body]) {
+    case KIND_SET:
+      if (bodyLength < 13) return "a set record too short for its expiry and key length"
+      if (13 + view.getUint32(body + 9, true) > bodyLength) return "a set record whose key runs past its end"
+      return "a set record whose expiry is NaN"
+    case KIND_CLEAR:
+      return `a clear record of ${bodyLength} bytes instead of 1`
+    case KIND_END:
+      if (bodyLength !== 5) return `an end record of ${bodyLength} bytes instead of 5`
+      if (next !== length) return `${length - next} bytes after the end record`
+      return `the end record counts ${view.getUint32(body + 1, true)} entries, not the number of set records before it`
+    default:
+      return `unknown record kind ${bytes[body]}`
+  }
+}

@@ -110,3 +110,18 @@ export const acquire = (
         )
     )
   })
+
+/**
+ * The pid of the live process holding the lock `lockPath`, if any: the one `acquire` would refuse
+ * to open past. Only reads, so that a tool can look without taking the lock.
+ *
+ * @internal
+ */
+export const liveHolder = (
+  lockPath: string
+): Effect.Effect<number | undefined, never, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.map(readHolder(fs, lockPath), (pid) =>
+      pid != null && isAlive(pid) && (pid !== process.pid || held.has(lockPath)) ? pid : undefined
+    )
+  )

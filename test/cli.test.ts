@@ -1,0 +1,306 @@
+import { execFile } from "node:child_process"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Either, Exit, Option, Schema, TestClock } from "effect"
+import * as CachePersistence from "../src/CachePersistence.js"
+import { CliError } from "../src/cli/cacheFile.js"
+import { compact } from "../src/cli/compact.js"
+import { exportEntries } from "../src/cli/export.js"
+import { inspect } from "../src/cli/inspect.js"
+import { verify } from "../src/cli/verify.js"
+import * as codec from "../src/internal/codec.js"
+import * as journal from "../src/internal/journal.js"
+import * as LruCache from "../src/LruCache.js"
+
+/** Runs a command as a function, collecting what it prints. */
+const captured = <A, E, R>(command: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    const base = yield* Effect.console
+    const push = (...args: ReadonlyArray<unknown>) =>
+      Effect.sync(() => {
+        lines.push(args.join(" "))
+      })
+    const exit = yield* Effect.exit(Effect.withConsole(command, { ...base, log: push, error: push }))
+    return { lines, text: lines.join("\n"), exit }
+  })
+
+const failureMessage = <A, E>(exit: Exit.Exit<A, E>): string => {
+  if (Exit.isSuccess(exit)) return "(succeeded)"
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && failure.value instanceof CliError
+    ? failure.value.message
+    : Cause.pretty(exit.cause)
+}
+
+const tempDirectory = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped())
+
+/** The files a cache leaves when its process dies with the cache open. */
+const copyOpenCache = (from: string, to: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    for (const suffix of ["", ".journal"]) {
+      if (yield* fs.exists(`${from}${suffix}`)) yield* fs.copyFile(`${from}${suffix}`, `${to}${suffix}`)
+    }
+  })
+
+const bytesOf = (path: string) => Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFile(path))
+
+const open = (path: string) =>
+  LruCache.make({
+    capacity: 100,
+    persistence: CachePersistence.file<string, unknown>({ path, durability: "always" })
+  })
+
+/**
+ * A cache at `path`, open in the scope, holding, least recently used first: "alpha" (expires an
+ * hour after time 0) and "beta" (never), in the snapshot a first session left; then, in the
+ * journal of this second one, "gamma" (a second), "doomed" (deleted), and "rich" (a Date, a Map
+ * and a bigint). Every record is fsynced before its write returns.
+ */
+const writeCache = (path: string) =>
+  Effect.gen(function* () {
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const cache = yield* open(path)
+        yield* cache.set("alpha", 1, { timeToLive: Duration.hours(1) })
+        yield* cache.set("beta", "two")
+      })
+    )
+    const cache = yield* open(path)
+    yield* cache.set("gamma", 3, { timeToLive: Duration.seconds(1) })
+    yield* cache.set("doomed", 4)
+    yield* cache.delete("doomed")
+    yield* cache.set("rich", { at: new Date(0), tags: new Map([["a", 1]]), big: 12n })
+    return cache
+  })
+
+const encoded = (value: unknown) => Either.getOrThrow(codec.structuredClone.encode(value))
+
+describe("effect-lru-cache command", () => {
+  it.scoped("inspect lists every key with its size and expiry, after a summary of the files", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDirectory
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, `${directory}/cache.bin`)
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(2))
+      const { lines, text, exit } = yield* captured(
+        inspect({ file: `${directory}/cache.bin`, readOnly: false, codec: "auto" })
+      )
+      expect(Exit.isSuccess(exit), text).toBe(true)
+      expect(text).toContain("2 entries, complete")
+      expect(text).toContain("4 records (3 set, 1 delete, 0 clear)")
+      expect(text).toContain("4: 3 live, 1 expired")
+      const row = (key: string) => lines.find((line) => line.startsWith(`"${key}"`))
+      // Most recently used first.
+      expect(lines.filter((line) => line.startsWith('"')).map((line) => line.split(" ")[0])).toEqual([
+        '"rich"',
+        '"gamma"',
+        '"beta"',
+        '"alpha"'
+      ])
+      expect(row("beta")).toMatch(
+        new RegExp(`\\s${encoded("beta").length + encoded("two").length}\\s+never$`)
+      )
+      expect(row("alpha")).toContain("1970-01-01T01:00:00.000Z (in 59m 58s)")
+      expect(row("gamma")).toContain("(expired 1s ago)")
+      expect(lines.some((line) => line.startsWith('"doomed"'))).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("verify passes a clean file and names the file, offset and record of a flipped byte", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isSuccess(clean.exit), clean.text).toBe(true)
+      expect(clean.text).toContain("ok: 6 records")
+
+      // The journal's second record starts after the header and the first set record.
+      const second =
+        journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+        journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+      const bytes = yield* bytesOf(`${path}.journal`)
+      bytes[second + 12] ^= 0x01
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isFailure(damaged.exit)).toBe(true)
+      expect(failureMessage(damaged.exit)).toContain("is damaged: 1 problem")
+      expect(damaged.text).toContain(`${path}.journal: byte offset ${second}, record 1: checksum mismatch`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("compact leaves one snapshot that loads the same entries", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      const expected = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* writeCache(`${directory}/open.bin`)
+          yield* copyOpenCache(`${directory}/open.bin`, path)
+          return yield* cache.entries
+        })
+      )
+      const { text, exit } = yield* captured(compact({ file: path, readOnly: false, repair: false }))
+      expect(Exit.isSuccess(exit), text).toBe(true)
+      expect(yield* fs.exists(`${path}.journal`)).toBe(false)
+      const snapshot = journal.scan(yield* bytesOf(path), journal.SNAPSHOT_MAGIC, {
+        set: () => {},
+        delete: () => {},
+        clear: () => {}
+      })
+      expect(snapshot).toMatchObject({ stop: "end", records: 4 })
+      const reopened = yield* Effect.scoped(
+        Effect.flatMap(
+          LruCache.make({ capacity: 100, persistence: CachePersistence.file<string, unknown>({ path }) }),
+          (cache) => cache.entries
+        )
+      )
+      expect(reopened).toEqual(expected)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("compact refuses a damaged file unless told to repair it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const bytes = yield* bytesOf(`${path}.journal`)
+      bytes[40] ^= 0x01
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const refused = yield* captured(compact({ file: path, readOnly: false, repair: false }))
+      expect(failureMessage(refused.exit)).toContain("compact --repair")
+      expect(yield* bytesOf(`${path}.journal`)).toEqual(bytes)
+      const repaired = yield* captured(compact({ file: path, readOnly: false, repair: true }))
+      expect(Exit.isSuccess(repaired.exit), repaired.text).toBe(true)
+      const kept = (yield* fs.readDirectory(directory)).filter((name) =>
+        name.startsWith("cache.bin.journal.corrupt-")
+      )
+      expect(kept).toHaveLength(1)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("export writes one JSON line per live entry, least recently used first", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(writeCache(path))
+      yield* TestClock.adjust(Duration.seconds(2))
+      const { lines, exit } = yield* captured(exportEntries({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(lines.map((line) => JSON.parse(line))).toEqual([
+        { key: "alpha", value: 1, expiresAt: 3_600_000 },
+        { key: "beta", value: "two", expiresAt: null },
+        {
+          key: "rich",
+          value: { at: "1970-01-01T00:00:00.000Z", tags: { $map: [["a", 1]] }, big: { $bigint: "12" } },
+          expiresAt: null
+        }
+      ])
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a file written with a Schema codec verifies and lists its keys in their encoded form", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make({
+            capacity: 10,
+            persistence: CachePersistence.file({
+              path,
+              keyCodec: CachePersistence.codec.schema(Schema.NumberFromString),
+              valueCodec: CachePersistence.codec.schema(Schema.DateFromString)
+            })
+          })
+          yield* cache.set(7, new Date(0))
+        })
+      )
+      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isSuccess(verified.exit), verified.text).toBe(true)
+      const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+      expect(inspected.lines.some((line) => line.startsWith('"7"'))).toBe(true)
+      // Checked against the wrong codec, every key and value fails to decode, and says where.
+      const wrongCodec = yield* captured(verify({ file: path, readOnly: false, codec: "structured-clone" }))
+      expect(failureMessage(wrongCodec.exit)).toContain("2 problems")
+      expect(wrongCodec.text).toContain(
+        `${path}: byte offset ${journal.encodeHeader(journal.SNAPSHOT_MAGIC, 0).length}, record 0: the set record's key does not decode`
+      )
+      const raw = yield* captured(inspect({ file: path, readOnly: false, codec: "raw" }))
+      expect(raw.lines.some((line) => line.startsWith("<not decoded, 3 bytes: 223722>"))).toBe(true)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a file a live process holds is refused without --read-only, and left as it is", () =>
+    Effect.gen(function* () {
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* writeCache(path) // open until the end of the test: this process holds the lock
+      const before = yield* bytesOf(`${path}.journal`)
+      for (const command of [
+        inspect({ file: path, readOnly: false, codec: "auto" }),
+        verify({ file: path, readOnly: false, codec: "auto" }),
+        exportEntries({ file: path, readOnly: false, codec: "auto" }),
+        compact({ file: path, readOnly: false, repair: false })
+      ]) {
+        const { exit } = yield* captured(command)
+        expect(failureMessage(exit)).toMatch(new RegExp(`process ${process.pid}`))
+      }
+      const readOnly = yield* captured(inspect({ file: path, readOnly: true, codec: "auto" }))
+      expect(Exit.isSuccess(readOnly.exit), readOnly.text).toBe(true)
+      expect(readOnly.text).toContain(`held by live process ${process.pid}`)
+      const compactReadOnly = yield* captured(compact({ file: path, readOnly: true, repair: false }))
+      expect(failureMessage(compactReadOnly.exit)).toContain("cannot run with --read-only")
+      expect(yield* bytesOf(`${path}.journal`)).toEqual(before)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.live("the bin exits 0 on a clean file and non-zero on a damaged one", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(writeCache(path))
+      const run = (...args: Array<string>) =>
+        Effect.async<{ code: number; output: string }>((resume) => {
+          execFile(
+            process.execPath,
+            ["--import", "tsx", "src/cli/bin.ts", ...args],
+            { timeout: 50_000 },
+            (error, stdout, stderr) =>
+              resume(
+                Effect.succeed({ code: error === null ? 0 : (error.code as number), output: stdout + stderr })
+              )
+          )
+        })
+      const clean = yield* run("verify", path)
+      expect(clean, clean.output).toMatchObject({ code: 0 })
+      // Inside the first record, which follows the magic string and the header record.
+      const first = journal.encodeHeader(journal.SNAPSHOT_MAGIC, 0).length
+      const bytes = yield* bytesOf(path)
+      bytes[first + 10] ^= 0x01
+      yield* fs.writeFile(path, bytes)
+      const damaged = yield* run("verify", path)
+      expect(damaged.code).toBe(1)
+      expect(damaged.output).toContain(`${path}: byte offset ${first}, record 0: checksum mismatch`)
+      expect(damaged.output).toContain(`effect-lru-cache: ${path} is damaged`)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+})

@@ -126,6 +126,62 @@ describe("codecs", () => {
     expect(Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(shared))))).toEqual(shared)
   })
 
+  it("a value that throws while being read is a typed failure of every codec, not a defect", () => {
+    const throwingGetter = {
+      get boom(): never {
+        throw new Error("getter boom")
+      }
+    }
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("trap boom")
+        },
+        ownKeys: () => {
+          throw new Error("trap boom")
+        },
+        getPrototypeOf: () => {
+          throw new Error("trap boom")
+        }
+      }
+    )
+    const codecs = [
+      CachePersistence.codec.structuredClone,
+      CachePersistence.codec.json,
+      CachePersistence.codec.schema(Schema.Struct({ boom: Schema.String }))
+    ]
+    for (const codec of codecs) {
+      for (const value of [throwingGetter, hostile, [throwingGetter], { nested: hostile }]) {
+        const encoded = codec.encode(value as never)
+        expect(Either.isLeft(encoded), `${codec.name} encoding a hostile value`).toBe(true)
+      }
+    }
+    const mine = CachePersistence.codec.make<number>(
+      "mine",
+      () => {
+        throw new Error("encoder bug")
+      },
+      () => {
+        throw new Error("decoder bug")
+      }
+    )
+    const failed = mine.encode(1)
+    expect(Either.isLeft(failed) && failed.left.description).toContain("encoder bug")
+    expect(Either.isLeft(mine.decode(new Uint8Array([1])))).toBe(true)
+  })
+
+  it("structuredClone keeps the extra own properties of an array, as v8 does", () => {
+    const codec = CachePersistence.codec.structuredClone
+    const tagged = Object.assign([1, "two", { three: 3 }], { label: "kept" })
+    const decoded = Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(tagged)))) as typeof tagged
+    expect(decoded.label).toBe("kept")
+    expect(Object.keys(decoded)).toEqual(["0", "1", "2", "label"])
+    const nested = { list: Object.assign([1], { extra: true }) }
+    const back = Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(nested)))) as typeof nested
+    expect(back.list.extra).toBe(true)
+  })
+
   it("json refuses what JSON cannot represent", () => {
     const codec = CachePersistence.codec.json
     expect(Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode({ a: [1, "b", null] }))))).toEqual({

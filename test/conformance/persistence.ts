@@ -144,10 +144,38 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
               yield* cache.set("kept", "before")
               const replaced = yield* Effect.exit(cache.set("kept", () => "a function"))
               const added = yield* Effect.exit(cache.set("new", Symbol("nope")))
-              return { replaced, added, kept: yield* cache.get("kept"), has: yield* cache.has("new") }
+              // Reading these runs code that throws: still a typed failure, not a defect.
+              const getter = yield* Effect.exit(
+                cache.set("getter", {
+                  get boom(): never {
+                    throw new Error("getter boom")
+                  }
+                })
+              )
+              const proxy = yield* Effect.exit(
+                cache.set(
+                  "proxy",
+                  new Proxy(
+                    {},
+                    {
+                      ownKeys: () => {
+                        throw new Error("trap boom")
+                      }
+                    }
+                  )
+                )
+              )
+              return {
+                replaced,
+                added,
+                getter,
+                proxy,
+                kept: yield* cache.get("kept"),
+                has: yield* cache.has("new")
+              }
             })
           )
-          for (const exit of [exits.replaced, exits.added]) {
+          for (const exit of [exits.replaced, exits.added, exits.getter, exits.proxy]) {
             expect(Exit.isFailure(exit)).toBe(true)
             if (Exit.isFailure(exit)) {
               const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined

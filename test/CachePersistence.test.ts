@@ -4,16 +4,18 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Chunk,
+  Clock,
   Context,
   Data,
+  Duration,
   Effect,
   Either,
   Exit,
   Fiber,
   Layer,
-  Logger,
-  LogLevel,
   Option,
+  Queue,
   Schema,
   Scope,
   TestClock
@@ -22,9 +24,11 @@ import * as fc from "fast-check"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as journal from "../src/internal/journal.js"
+import { currentFlushObserver, type FlushRound } from "../src/internal/persistence.js"
 import * as LruCache from "../src/LruCache.js"
 import { type Backend, type Place, persistenceConformance, provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
+import { at, withLogs } from "./fixtures/persistence/logs.js"
 
 // Tests that open hundreds of caches use memory-backed /dev/shm where there is one: fsync costs
 // nothing there, and what they check does not depend on it.
@@ -253,8 +257,46 @@ const journalRecords = (fs: FileSystem.FileSystem, path: string) =>
     }
   )
 
-/** Lets the background fiber finish what it started, without touching the clock. */
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+/** Checks `condition` until it holds, yielding to other fibers in between; never waits real time. */
+const yieldUntil = (condition: Effect.Effect<boolean>, what: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 100_000; i++) {
+      if (yield* condition) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.dieMessage(`gave up waiting until ${what}`)
+  })
+
+/**
+ * Observes the rounds of the background writer of the caches that `observed` opens, so that a test
+ * moving the `TestClock` waits for the round of writing that the move starts, not for real time.
+ */
+const writerRounds = Effect.gen(function* () {
+  const rounds = yield* Queue.unbounded<FlushRound>()
+  return {
+    observed: <A, E, R>(open: Effect.Effect<A, E, R>) =>
+      Effect.locally(open, currentFlushObserver, (round) => Queue.unsafeOffer(rounds, round)),
+    /** Rounds ended so far and not yet taken. */
+    ended: Queue.size(rounds),
+    /** Moves the clock by `duration` and returns the round of writing this starts, once it has ended. */
+    adjust: (duration: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const until = now + Duration.toMillis(duration)
+        // Moving the clock before the writer has gone to sleep on it would leave it asleep.
+        yield* yieldUntil(
+          Effect.map(
+            TestClock.sleeps(),
+            Chunk.some((at) => at > now && at <= until)
+          ),
+          "the writer sleeps on the clock"
+        )
+        yield* Queue.takeAll(rounds)
+        yield* TestClock.adjust(duration)
+        return yield* Queue.take(rounds)
+      })
+  }
+})
 
 describe("file backend", () => {
   it.each(["always", "interval", "close"] as const)(
@@ -371,12 +413,15 @@ describe("file backend", () => {
   it.scoped('"interval": records reach the disk within the interval', () =>
     Effect.gen(function* () {
       const { open, fs, path } = yield* onDisk
-      const cache = yield* open<string, number>({ durability: "interval", interval: "1 second" })
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        open<string, number>({ durability: "interval", interval: "1 second" })
+      )
       yield* cache.set("a", 1)
-      yield* settle
       expect(yield* journalRecords(fs, path)).toEqual([])
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect(yield* rounds.ended).toBe(0)
+      const round = yield* rounds.adjust("1 second")
+      expect(round.error).toBeUndefined()
       expect(yield* journalRecords(fs, path)).toEqual(["set a"])
     })
   )
@@ -386,10 +431,11 @@ describe("file backend", () => {
       const { open, fs, path } = yield* onDisk
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const cache = yield* open<string, number>({ durability: "close" })
+          const rounds = yield* writerRounds
+          const cache = yield* rounds.observed(open<string, number>({ durability: "close" }))
           yield* cache.set("a", 1)
           yield* TestClock.adjust("1 minute")
-          yield* settle
+          expect(yield* rounds.ended).toBe(0)
           expect(yield* fs.exists(path)).toBe(false)
           expect(yield* journalRecords(fs, path)).toEqual([])
         })
@@ -449,9 +495,15 @@ describe("file backend", () => {
       const { open, fs, path } = yield* onDisk
       const dead = spawnSync(process.execPath, ["-e", ""]).pid!
       yield* fs.writeFileString(`${path}.lock`, `${dead}\n`)
-      const cache = yield* open<string, number>()
-      yield* cache.set("a", 1)
-      expect((yield* fs.readFileString(`${path}.lock`)).trim()).toBe(String(process.pid))
+      const { result: holder, logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* open<string, number>()
+          yield* cache.set("a", 1)
+          return (yield* fs.readFileString(`${path}.lock`)).trim()
+        })
+      )
+      expect(holder).toBe(String(process.pid))
+      expect(at(logs, "WARN")).toEqual([`taking over the lock of dead process ${dead}`])
     })
   )
 })
@@ -520,8 +572,6 @@ const fixture = (() => {
   return { snapshot, journal: journalBytes, boundaries, states, written }
 })()
 
-const quiet = Logger.withMinimumLogLevel(LogLevel.None)
-
 type DiskPlace = Effect.Effect.Success<typeof onDisk>
 
 /** Writes the given files in an emptied place, opens a cache on them and returns what it loaded. */
@@ -535,14 +585,16 @@ const loadFiles = (
     }
     if (files.snapshot !== undefined) yield* place.fs.writeFile(place.path, files.snapshot)
     if (files.journal !== undefined) yield* place.fs.writeFile(`${place.path}.journal`, files.journal)
-    const entries = yield* Effect.scoped(
+    const { result: entries, logs } = yield* withLogs(
       Effect.flatMap(place.open<string, string>(), (cache) => cache.entries)
     )
     const aside = (yield* place.fs.readDirectory(place.directory)).filter((name) =>
       name.includes(".corrupt-")
     )
-    return { entries, aside }
-  }).pipe(quiet)
+    return { entries, aside, logs }
+  })
+
+const finalState = JSON.stringify(fixture.states[fixture.states.length - 1])
 
 const expectOnlyWrittenValues = (entries: ReadonlyArray<readonly [string, string]>) => {
   for (const [key, value] of entries) expect(fixture.written.get(key)?.has(value)).toBe(true)
@@ -553,13 +605,20 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       for (let length = 0; length <= fixture.journal.length; length++) {
-        const { entries, aside } = yield* loadFiles(place, {
+        const { entries, aside, logs } = yield* loadFiles(place, {
           snapshot: fixture.snapshot,
           journal: fixture.journal.subarray(0, length)
         })
         const whole = fixture.boundaries.filter((end) => end <= length).length - 1
         expect(entries).toEqual(fixture.states[Math.max(0, whole)])
         expect(aside).toEqual([])
+        // A torn tail is what a crash during a write leaves: dropped, and said so, but no alarm.
+        expect(at(logs, "WARN")).toEqual([])
+        if (length > fixture.boundaries[0]! && !fixture.boundaries.includes(length)) {
+          expect(at(logs, "INFO")).toEqual([
+            `dropped the torn last record of the journal (${whole} records kept)`
+          ])
+        }
       }
     })
   )
@@ -568,12 +627,14 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       for (let length = 0; length < fixture.snapshot.length; length++) {
-        const { entries, aside } = yield* loadFiles(place, {
+        const { entries, aside, logs } = yield* loadFiles(place, {
           snapshot: fixture.snapshot.subarray(0, length),
           journal: fixture.journal
         })
         expectOnlyWrittenValues(entries)
         expect(aside.length).toBe(1)
+        expect(at(logs, "WARN")).toEqual([expect.stringContaining(`the snapshot is damaged`)])
+        expect(at(logs, "WARN")[0]).toContain(aside[0])
       }
       const whole = yield* loadFiles(place, { snapshot: fixture.snapshot, journal: fixture.journal })
       expect(whole.entries).toEqual(fixture.states[fixture.states.length - 1])
@@ -599,8 +660,15 @@ describe("damaged files", () => {
         const journalBytes = fixture.journal.slice()
         const target = inSnapshot ? snapshot : journalBytes
         for (const [position, mask] of flips) target[position % target.length]! ^= mask
-        const { entries } = yield* loadFiles(place, { snapshot, journal: journalBytes })
+        const { entries, aside, logs } = yield* loadFiles(place, { snapshot, journal: journalBytes })
         expectOnlyWrittenValues(entries)
+        // Nothing lost in silence: a load that did not give the last state said why.
+        if (JSON.stringify(entries) !== finalState) {
+          expect(logs.length, JSON.stringify(flips)).toBeGreaterThan(0)
+        }
+        for (const file of aside) {
+          expect(at(logs, "WARN").some((message) => message.includes(file))).toBe(true)
+        }
       }
     })
   )
@@ -609,9 +677,13 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       const garbage = new TextEncoder().encode("not a cache file, not at all, no")
-      const { entries, aside } = yield* loadFiles(place, { snapshot: garbage, journal: garbage })
+      const { entries, aside, logs } = yield* loadFiles(place, { snapshot: garbage, journal: garbage })
       expect(entries).toEqual([])
       expect(aside.length).toBe(2)
+      expect(at(logs, "WARN")).toEqual([
+        expect.stringContaining("the snapshot is damaged"),
+        expect.stringContaining("the journal is damaged")
+      ])
     })
   )
 
@@ -621,8 +693,16 @@ describe("damaged files", () => {
       const torn = fixture.journal.subarray(0, fixture.journal.length - 3)
       yield* place.fs.writeFile(place.path, fixture.snapshot)
       yield* place.fs.writeFile(`${place.path}.journal`, torn)
-      const cache = yield* place.open<string, string>({ durability: "always" }).pipe(quiet)
-      yield* cache.set("after", "the tear")
+      const { logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* place.open<string, string>({ durability: "always" })
+          yield* cache.set("after", "the tear")
+        })
+      )
+      expect(at(logs, "INFO")).toEqual([
+        `dropped the torn last record of the journal (${fixture.states.length - 2} records kept)`
+      ])
+      expect(at(logs, "WARN")).toEqual([])
       const copy = yield* copyFiles(place.fs, place.path)
       const entries = yield* Effect.scoped(Effect.flatMap(copy.open<string, string>(), (c) => c.entries))
       expect(entries).toEqual([["after", "the tear"], ...fixture.states[fixture.states.length - 2]!])
@@ -637,9 +717,10 @@ describe("damaged files", () => {
         const store = Context.get(context, KeyValueStore.KeyValueStore)
         yield* store.set("cache", fixture.snapshot.subarray(0, fixture.snapshot.length - 20))
         const persistence = provide(CachePersistence.keyValueStore<string, string>({ key: "cache" }), context)
-        const entries = yield* Effect.scoped(
+        const { result: entries, logs } = yield* withLogs(
           Effect.flatMap(LruCache.make({ capacity: 10, persistence }), (cache) => cache.entries)
-        ).pipe(quiet)
+        )
+        expect(at(logs, "WARN")).toEqual([expect.stringContaining("cache.corrupt-0")])
         expect(entries.length).toBeGreaterThan(0)
         expectOnlyWrittenValues(entries)
         const aside = (yield* store.get("cache.corrupt-0")).pipe(Option.isSome)
@@ -655,21 +736,19 @@ describe("a failing disk", () => {
     Effect.gen(function* () {
       const place = yield* onDisk
       const faulty = instrument(place.fs, (operation, n) => operation === "sync" && n === 1 && "ENOSPC")
-      const cache = yield* place.open<string, number>({ durability: "interval" }, faulty.fs).pipe(quiet)
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(place.open<string, number>({ durability: "interval" }, faulty.fs))
       yield* cache.set("a", 1)
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error?.reason).toBe("WriteFailed")
       const failed = yield* Effect.flip(cache.set("b", 2))
       expect(failed.reason).toBe("WriteFailed")
       expect(failed.message).toContain("ENOSPC")
       expect(yield* cache.get("b")).toEqual(Option.some(2))
       // The failed records are kept and retried in order: the next flush writes them all.
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
       yield* cache.set("c", 3)
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b"])
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b", "set c"])
     })
   )
@@ -689,13 +768,14 @@ describe("a failing disk", () => {
         expect(yield* cache.get(key)).toEqual(Option.some(i))
       }
       return { acknowledged, failures }
-    }).pipe(quiet)
+    })
 
   it.scoped("a failed write, fsync or rename fails the set; the disk keeps every acknowledged set", () =>
     Effect.gen(function* () {
       const clean = yield* onDiskIn("/dev/shm")
       const counted = instrument(clean.fs, () => false)
-      yield* workload(clean, counted.fs)
+      const { logs: cleanLogs } = yield* withLogs(workload(clean, counted.fs))
+      expect(cleanLogs).toEqual([])
       const totals = {
         write: counted.count("write"),
         sync: counted.count("sync"),
@@ -714,7 +794,10 @@ describe("a failing disk", () => {
                 place.fs,
                 (op, count) => op === operation && count === n && (n % 2 ? "ENOSPC" : "EACCES")
               )
-              const { acknowledged, failures } = yield* Effect.scoped(
+              const {
+                result: { acknowledged, failures },
+                logs
+              } = yield* withLogs(
                 Effect.gen(function* () {
                   const result = yield* workload(place, faulty.fs)
                   // What a crash right now would leave on disk.
@@ -731,6 +814,14 @@ describe("a failing disk", () => {
                 })
               )
               expect(failures.every((reason) => reason === "WriteFailed")).toBe(true)
+              // The one thing worth a log: the final snapshot failed, and the fault is named.
+              for (const line of logs) {
+                expect(line.level).toBe("ERROR")
+                expect(line.message).toMatch(
+                  /^cannot write the final snapshot: the journal keeps what it could/
+                )
+                expect(line.message).toMatch(/ENOSPC|EACCES/)
+              }
               surfaced += failures.length
               // After the scope closed, the files hold the cache's last state.
               const reopened = yield* Effect.scoped(

@@ -21,6 +21,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { InvalidOption, PersistenceError } from "../CacheError.js"
@@ -31,6 +32,7 @@ import { positiveDuration } from "./options.js"
 import * as common from "./persistCommon.js"
 import {
   type Backend,
+  currentFlushObserver,
   type OpenContext,
   type PersistedEntry,
   type Persistence,
@@ -476,11 +478,14 @@ class FileStore<K, V> {
         this.settings.durability === "interval"
           ? Effect.raceFirst(Effect.sleep(this.settings.interval), this.wake.await)
           : this.wake.await
+      const observe = yield* FiberRef.get(currentFlushObserver)
       const loop = Effect.gen(this, function* () {
         while (!this.stopping) {
           yield* wait
           this.wake.unsafeClose()
-          if (!this.stopping) yield* this.step
+          if (this.stopping) break
+          yield* this.step
+          observe({ error: this.error })
         }
       })
       // Forked from an uninterruptible acquire: the loop must be interruptible again, or the race

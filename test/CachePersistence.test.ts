@@ -479,6 +479,117 @@ describe("file backend", () => {
     })
   )
 
+  /** A file outside the cache's directory that a planted symlink points to. */
+  const victim = Effect.gen(function* () {
+    const { context, directory } = yield* tempDirectory
+    const fs = Context.get(context, FileSystem.FileSystem)
+    const path = `${directory}/victim.txt`
+    yield* fs.writeFileString(path, "precious")
+    yield* fs.chmod(path, 0o644)
+    return {
+      path,
+      /** Fails the test if anything wrote to the victim or changed its mode. */
+      untouched: Effect.gen(function* () {
+        expect(yield* fs.readFileString(path)).toBe("precious")
+        expect((yield* fs.stat(path)).mode & 0o777).toBe(0o644)
+      })
+    }
+  })
+
+  /** Writes, compactions, a journal started anew, a close: every kind of file the backend writes. */
+  const everyKindOfWrite = (cache: LruCache.LruCache<string, number, PersistenceError>) =>
+    Effect.forEach(
+      Array.from({ length: 40 }, (_, i) => i),
+      (i) => Effect.either(cache.set(`k${i % 7}`, i)),
+      { discard: true }
+    )
+
+  it.scoped("a symlink planted at a temporary file's usual name redirects nothing", () =>
+    Effect.gen(function* () {
+      const { open, fs, path } = yield* onDisk
+      const target = yield* victim
+      const planted = [`${path}.tmp`, `${path}.journal.tmp`, `${path}.lock.${process.pid}.tmp`]
+      for (const name of planted) yield* fs.symlink(target.path, name)
+      yield* Effect.scoped(
+        Effect.flatMap(open<string, number>({ durability: "always", compactionThreshold: 256 }), (cache) =>
+          Effect.gen(function* () {
+            yield* everyKindOfWrite(cache)
+            expect(yield* cache.get("k4")).toEqual(Option.some(39))
+          })
+        )
+      )
+      yield* target.untouched
+      const reopened = yield* open<string, number>({})
+      expect(yield* reopened.get("k4")).toEqual(Option.some(39))
+      // Stale temporary files are unlinked, never opened: the links are gone, their target stays.
+      expect(yield* fs.exists(`${path}.tmp`)).toBe(false)
+      expect(yield* fs.exists(`${path}.journal.tmp`)).toBe(false)
+      yield* target.untouched
+    })
+  )
+
+  it.scoped("a symlink planted at the exact temporary name, guessed as it is made, redirects nothing", () =>
+    Effect.gen(function* () {
+      const { open, fs, directory } = yield* onDisk
+      const target = yield* victim
+      // An attacker who wins every race: a link appears at each temporary name just before it is opened.
+      const plant = (name: string) =>
+        name.startsWith(directory) && name.includes(".tmp")
+          ? Effect.ignore(fs.symlink(target.path, name))
+          : Effect.void
+      const guessing: FileSystem.FileSystem = {
+        ...fs,
+        open: (name, options) => Effect.zipRight(plant(name), fs.open(name, options)),
+        writeFile: (name, data, options) => Effect.zipRight(plant(name), fs.writeFile(name, data, options)),
+        writeFileString: (name, data, options) =>
+          Effect.zipRight(plant(name), fs.writeFileString(name, data, options))
+      }
+      const { result: outcomes, logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* open<string, number>(
+            { durability: "always", compactionThreshold: 256 },
+            guessing
+          )
+          const first = yield* Effect.either(cache.set("a", 1))
+          yield* everyKindOfWrite(cache)
+          // The disk refused, the memory did not.
+          expect(yield* cache.get("a")).toEqual(Option.some(1))
+          return { first }
+        })
+      )
+      yield* target.untouched
+      // No file could be made safely: the writes say so, and so does the close.
+      expect(Either.isLeft(outcomes.first) && outcomes.first.left.reason).toBe("WriteFailed")
+      expect(at(logs, "ERROR")).toEqual([expect.stringContaining("cannot write the final snapshot")])
+    })
+  )
+
+  it.scoped("a leftover temporary file with mode 0666 never widens the snapshot's mode", () =>
+    Effect.gen(function* () {
+      const { open, fs, path } = yield* onDisk
+      for (const name of [`${path}.tmp`, `${path}.journal.tmp`]) {
+        yield* fs.writeFileString(name, "left over by a crash")
+        yield* fs.chmod(name, 0o666)
+      }
+      yield* Effect.scoped(
+        Effect.flatMap(open<string, number>({ durability: "always", compactionThreshold: 256 }), (cache) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 40; i++) {
+              yield* cache.set(`k${i % 7}`, i)
+              for (const file of [path, `${path}.journal`, `${path}.lock`]) {
+                const mode = yield* Effect.option(Effect.map(fs.stat(file), (stat) => stat.mode & 0o777))
+                if (Option.isSome(mode)) expect(mode.value.toString(8), `${file} after set ${i}`).toBe("600")
+              }
+            }
+            expect(yield* fs.exists(path)).toBe(true)
+          })
+        )
+      )
+      expect((yield* fs.stat(path)).mode & 0o777).toBe(0o600)
+      expect((yield* fs.readDirectory(path.slice(0, path.lastIndexOf("/")))).sort()).toEqual(["cache.bin"])
+    })
+  )
+
   it.scoped("a second opener of the same path is refused while the first holds it", () =>
     Effect.gen(function* () {
       const { open } = yield* onDisk

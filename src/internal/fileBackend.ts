@@ -11,6 +11,7 @@
  * All the writing is done by one background fiber; the cache's fibers only append records to a
  * buffer, synchronously, in the order of their state changes.
  */
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
@@ -101,6 +102,7 @@ const open = <K, V>(options: FileOptions<K, V>, context: OpenContext<K, V>) =>
       .pipe(Effect.mapError(writeFailed("cannot create the directory", directory)))
     yield* lock.acquire(`${snapshotPath}.lock`, METHOD)
     const store = new FileStore(fs, snapshotPath, directory, settings, codecs, context)
+    yield* store.removeStaleTemporaries(path.basename(snapshotPath))
     const loaded = yield* store.load
     yield* Effect.acquireRelease(store.start, () => store.close)
     return store.backend(loaded)
@@ -336,16 +338,65 @@ class FileStore<K, V> {
     })
   }
 
+  /**
+   * Removes the temporary files that a process that stopped half-way left (we hold the lock: no
+   * one else writes them now). Unlinked, never opened: a symlink planted under such a name goes,
+   * and its target stays as it was.
+   */
+  removeStaleTemporaries(base: string): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      const names = yield* Effect.orElseSucceed(this.fs.readDirectory(this.directory), () => [])
+      for (const name of names) {
+        if (common.isTemporaryOf(base, name)) {
+          yield* Effect.ignore(this.fs.remove(`${this.directory}/${name}`))
+        }
+      }
+    })
+  }
+
+  /**
+   * Writes a new file aside, next to `target`, and returns its name. The name is unpredictable and
+   * the file is created exclusively ("wx": O_CREAT | O_EXCL, which also refuses to follow a symlink
+   * planted at that name), so nothing but a file of our own is ever written, and its mode is the
+   * 0600 asked for (narrowed by the umask, never widened by a file that was there before).
+   */
+  writeAside<A>(
+    target: string,
+    write: (file: FileSystem.File) => Effect.Effect<A, PlatformError.PlatformError>
+  ): Effect.Effect<{ readonly temporary: string; readonly result: A }, PlatformError.PlatformError> {
+    const fs = this.fs
+    const attempt = (
+      tries: number
+    ): Effect.Effect<{ readonly temporary: string; readonly result: A }, PlatformError.PlatformError> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const temporary = `${target}${common.TEMPORARY_INFIX}${common.randomSuffix()}`
+          const opened = yield* Effect.either(fs.open(temporary, { flag: "wx", mode: 0o600 }))
+          if (Either.isLeft(opened)) {
+            // Someone else's file (or link) at that name: leave it, and try another name.
+            const taken = opened.left._tag === "SystemError" && opened.left.reason === "AlreadyExists"
+            return yield* taken && tries < 3 ? attempt(tries + 1) : Effect.fail(opened.left)
+          }
+          const result = yield* write(opened.right).pipe(
+            Effect.tapError(() => Effect.ignore(fs.remove(temporary)))
+          )
+          return { temporary, result }
+        })
+      )
+    return attempt(1)
+  }
+
   /** Starts a fresh journal of the current generation: written aside, then renamed into place. */
   createJournal(): Effect.Effect<void, PersistenceError> {
-    const temporary = `${this.journalPath}.tmp`
     const header = journal.encodeHeader(journal.JOURNAL_MAGIC, this.generation)
-    return Effect.scoped(
-      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
-        Effect.zipRight(file.writeAll(header), file.sync)
-      )
+    return this.writeAside(this.journalPath, (file) =>
+      Effect.zipRight(file.writeAll(header), file.sync)
     ).pipe(
-      Effect.zipRight(this.fs.rename(temporary, this.journalPath)),
+      Effect.flatMap(({ temporary }) =>
+        this.fs
+          .rename(temporary, this.journalPath)
+          .pipe(Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))))
+      ),
       Effect.mapError(writeFailed("cannot create the journal", this.journalPath)),
       Effect.zipRight(this.syncDirectory()),
       Effect.zipRight(this.openJournal(JOURNAL_HEADER_LENGTH))
@@ -385,18 +436,19 @@ class FileStore<K, V> {
     { readonly size: number; readonly synced: Either.Either<void, PersistenceError> },
     PersistenceError
   > {
-    const temporary = `${this.snapshotPath}.tmp`
-    return Effect.scoped(
-      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
-        Effect.tap(
-          common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
-          () => file.sync
-        )
+    return this.writeAside(this.snapshotPath, (file) =>
+      Effect.tap(
+        common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
+        () => file.sync
       )
     ).pipe(
-      Effect.tap(() => this.fs.rename(temporary, this.snapshotPath)),
+      Effect.flatMap(({ result: size, temporary }) =>
+        this.fs.rename(temporary, this.snapshotPath).pipe(
+          Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))),
+          Effect.as(size)
+        )
+      ),
       Effect.mapError(writeFailed("cannot write the snapshot", this.snapshotPath)),
-      Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))),
       Effect.flatMap((size) =>
         Effect.map(Effect.either(this.syncDirectory()), (synced) => ({ size, synced }))
       )

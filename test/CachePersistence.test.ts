@@ -206,6 +206,37 @@ describe("codecs", () => {
   })
 })
 
+describe("record checksums", () => {
+  const ascii = (text: string) => new TextEncoder().encode(text)
+  const ramp = new Uint8Array(1024).map((_, i) => i & 0xff)
+
+  it("are CRC-32 as zlib computes it: known vectors, short (table) and long (zlib)", () => {
+    for (const crc of [journal.crc32, journal.crc32Table]) {
+      expect(crc(ascii("123456789"))).toBe(0xcbf43926)
+      expect(crc(ascii("The quick brown fox jumps over the lazy dog"))).toBe(0x414fa339)
+      expect(crc(ramp)).toBe(0xb70b4c26)
+      expect(crc(new Uint8Array())).toBe(0)
+    }
+  })
+
+  it("give the same values by either route, over any span and continued from any split", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.nat(), fc.nat(), fc.nat(), (bytes, a, b, c) => {
+        const [start, split, end] = [a, b, c].map((n) => n % (bytes.length + 1)).sort((x, y) => x - y) as [
+          number,
+          number,
+          number
+        ]
+        const whole = journal.crc32Table(bytes, start, end)
+        expect(journal.crc32(bytes, start, end)).toBe(whole)
+        expect(journal.crc32(bytes, split, end, journal.crc32(bytes, start, split))).toBe(whole)
+        expect(journal.crc32Table(bytes, split, end, journal.crc32Table(bytes, start, split))).toBe(whole)
+      }),
+      { numRuns: 300 }
+    )
+  })
+})
+
 // --- the file backend ------------------------------------------------------------------------------
 
 /** A place on disk, and a way to open a cache on it with a given file system. */
@@ -780,6 +811,53 @@ describe("damaged files", () => {
         for (const file of aside) {
           expect(at(logs, "WARN").some((message) => message.includes(file))).toBe(true)
         }
+      }
+    })
+  )
+
+  it.scoped("a flipped bit in a record's length, anywhere in the journal, is repaired by the checksum", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const starts = fixture.boundaries.slice(0, -1)
+      for (const [index, start] of starts.entries()) {
+        for (let bit = 0; bit < 32; bit++) {
+          const damaged = fixture.journal.slice()
+          damaged[start + (bit >> 3)]! ^= 1 << (bit & 7)
+          const { entries, aside, logs } = yield* loadFiles(place, {
+            snapshot: fixture.snapshot,
+            journal: damaged
+          })
+          const where = `record ${index}, bit ${bit}`
+          expect(entries, where).toEqual(fixture.states[fixture.states.length - 1])
+          // Damage, even repaired, is kept as evidence and reported.
+          expect(aside, where).toEqual([expect.stringMatching(/^cache\.bin\.journal\.corrupt-/)])
+          expect(at(logs, "WARN"), where).toEqual([
+            `the journal is damaged: repaired 1 record whose length was damaged (its checksum confirms it); moved it aside to ${place.directory}/${aside[0]}`
+          ])
+        }
+      }
+    })
+  )
+
+  it.scoped("damage in the middle of the journal is kept as evidence, with the count of records lost", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const records = fixture.boundaries.length - 1
+      for (let index = 0; index < records - 1; index++) {
+        // The first byte of the record's body: its checksum no longer matches, its length is intact.
+        const damaged = fixture.journal.slice()
+        damaged[fixture.boundaries[index]! + 8]! ^= 0x10
+        const { entries, aside, logs } = yield* loadFiles(place, {
+          snapshot: fixture.snapshot,
+          journal: damaged
+        })
+        // The state before the damage, which existed: never one made of records on both sides of a gap.
+        expect(entries, `damage in record ${index}`).toEqual(fixture.states[index])
+        expect(aside).toEqual([expect.stringMatching(/^cache\.bin\.journal\.corrupt-/)])
+        expect(at(logs, "INFO")).toEqual([])
+        expect(at(logs, "WARN")).toEqual([
+          `the journal is damaged at byte ${fixture.boundaries[index]}: kept the ${index} records before it; lost the damaged record and the ${records - index - 1} valid records after it; moved it aside to ${place.directory}/${aside[0]}`
+        ])
       }
     })
   )

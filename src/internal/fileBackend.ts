@@ -219,7 +219,7 @@ class FileStore<K, V> {
   }
 
   /** Renames a damaged file to `<file>.corrupt-<time>`, keeping the evidence, and says so. */
-  moveAside(file: string, what: string, kept: number): Effect.Effect<void> {
+  moveAside(file: string, damage: string): Effect.Effect<void> {
     const fs = this.fs
     return Effect.gen(function* () {
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
@@ -230,8 +230,8 @@ class FileStore<K, V> {
       const moved = yield* Effect.either(fs.rename(file, target))
       yield* Effect.logWarning(
         Either.isRight(moved)
-          ? `${what} is damaged: kept its first ${kept} valid records, moved it aside to ${target}`
-          : `${what} is damaged: kept its first ${kept} valid records; it could not be moved aside`
+          ? `${damage}; moved it aside to ${target}`
+          : `${damage}; it could not be moved aside`
       ).pipe(Effect.annotateLogs({ path: file }))
     })
   }
@@ -246,11 +246,11 @@ class FileStore<K, V> {
       if (Option.isSome(snapshot)) {
         const result = journal.scan(snapshot.value, journal.SNAPSHOT_MAGIC, state.snapshot)
         snapshotGeneration = result.generation
-        if (result.stop === "end") {
+        if (result.stop === "end" && result.repaired === 0) {
           self.lastSnapshotBytes = snapshot.value.length
         } else {
           rewrite = true
-          yield* self.moveAside(self.snapshotPath, "the snapshot", result.records)
+          yield* self.moveAside(self.snapshotPath, common.describeDamage("the snapshot", result, "end"))
         }
       }
       const base = snapshotGeneration ?? 0
@@ -269,13 +269,14 @@ class FileStore<K, V> {
           // A journal is created under a temporary name and renamed whole, so a bad header is damage.
           if (result.stop === "corrupt") {
             rewrite = true
-            yield* self.moveAside(self.journalPath, "the journal", 0)
+            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
           }
         } else if (result.generation >= base) {
           if (result.generation !== base) rewrite = true
-          if (result.stop === "corrupt" || result.stop === "end") {
+          // Damage in the middle, and damage repaired, are kept as evidence; a torn tail is not damage.
+          if (result.stop === "corrupt" || result.stop === "end" || result.repaired > 0) {
             rewrite = true
-            yield* self.moveAside(self.journalPath, "the journal", result.records)
+            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
           } else {
             if (result.stop === "torn") {
               yield* Effect.logInfo(

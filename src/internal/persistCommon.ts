@@ -322,3 +322,26 @@ export const isTemporaryOf = (base: string, name: string): boolean => {
   const rest = name.slice(base.length)
   return /^(\.journal|\.lock)?\.tmp(-[0-9a-f]{16})?$/.test(rest) || /^\.lock\.\d+\.tmp$/.test(rest)
 }
+
+/**
+ * What a load found wrong in a file, for the warning that reports it. `whole` is how a sound file of
+ * this kind ends (`"end"` for a snapshot, `"eof"` for a journal).
+ *
+ * @internal
+ */
+export const describeDamage = (what: string, result: journal.ScanResult, whole: journal.Stop): string => {
+  const lost = result.stop !== whole
+  const parts: Array<string> = []
+  if (result.repaired === 1) {
+    parts.push("repaired 1 record whose length was damaged (its checksum confirms it)")
+  } else if (result.repaired > 1) {
+    parts.push(`repaired ${result.repaired} records whose length was damaged (their checksums confirm them)`)
+  }
+  if (lost) {
+    parts.push(`kept the ${result.records} records before it`)
+    if (result.lostAfter > 0) {
+      parts.push(`lost the damaged record and the ${result.lostAfter} valid records after it`)
+    }
+  }
+  return `${what} is damaged${lost ? ` at byte ${result.validLength}` : ""}: ${parts.join("; ")}`
+}

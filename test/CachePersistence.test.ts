@@ -309,6 +309,8 @@ const writerRounds = Effect.gen(function* () {
       Effect.locally(open, currentFlushObserver, (round) => Queue.unsafeOffer(rounds, round)),
     /** Rounds ended so far and not yet taken. */
     ended: Queue.size(rounds),
+    /** The next round to end (or the oldest one ended and not yet taken). */
+    next: Queue.take(rounds),
     /** Moves the clock by `duration` and returns the round of writing this starts, once it has ended. */
     adjust: (duration: Duration.DurationInput) =>
       Effect.gen(function* () {
@@ -939,6 +941,52 @@ describe("a failing disk", () => {
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b"])
       expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b", "set c"])
+    })
+  )
+
+  it.scoped('"close": once a full disk has room again, writes succeed after a retry on time', () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      let full = true
+      const faulty = instrument(place.fs, (operation) => operation === "write" && full && "ENOSPC")
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        place.open<string, number>({ durability: "close", compactionThreshold: 256 }, faulty.fs)
+      )
+      // Past the threshold: the writer compacts, and the full disk refuses the snapshot.
+      for (let i = 0; i < 20; i++) yield* Effect.either(cache.set(`k${i}`, i))
+      expect((yield* rounds.next).error?.message).toContain("ENOSPC")
+      expect((yield* Effect.flip(cache.set("while full", 0))).reason).toBe("WriteFailed")
+      full = false
+      // A few writes, far fewer than another threshold's worth: the retry does not wait for volume.
+      expect((yield* Effect.flip(cache.set("freed", 1))).reason).toBe("WriteFailed")
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
+      yield* cache.set("after", 2)
+      // What a crash now would leave: the snapshot of the retry holds the writes made before it.
+      const copy = yield* copyFiles(place.fs, place.path)
+      const loaded = yield* copy.open<string, number>({ capacity: 100 })
+      expect(yield* loaded.get("freed")).toEqual(Option.some(1))
+      expect(yield* loaded.get("k19")).toEqual(Option.some(19))
+    })
+  )
+
+  it.scoped("a disk that stays full is retried less and less often", () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      const faulty = instrument(place.fs, (operation) => operation === "write" && "ENOSPC")
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        place.open<string, number>({ durability: "close", compactionThreshold: 256 }, faulty.fs)
+      )
+      for (let i = 0; i < 20; i++) yield* Effect.either(cache.set(`k${i}`, i))
+      expect((yield* rounds.next).error).toBeDefined()
+      const writesBefore = faulty.count("write")
+      // Retries after 1, 2, 4 and 8 seconds: one snapshot attempt each.
+      for (const delay of ["1 second", "2 seconds", "4 seconds", "8 seconds"] as const) {
+        expect((yield* rounds.adjust(delay)).error?.message).toContain("ENOSPC")
+      }
+      expect(faulty.count("write") - writesBefore).toBe(4)
+      expect(yield* rounds.ended).toBe(0)
     })
   )
 

@@ -24,6 +24,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { Durability, FileOptions } from "../CachePersistence.js"
@@ -47,6 +48,11 @@ const DEFAULT_THRESHOLD = 1 << 20
 // (whose file operations need the event loop) and pile its writes up in memory, unbounded.
 const BACKLOG = 4 << 20
 const JOURNAL_HEADER_LENGTH = journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length
+// After a failed write, the writer tries again on time, whatever the volume of writes since: a disk
+// that has room again is found within a second at first, within a minute at most.
+const RETRY = Schedule.exponential(Duration.seconds(1)).pipe(
+  Schedule.union(Schedule.spaced(Duration.minutes(1)))
+)
 
 interface Settings {
   readonly path: string
@@ -126,6 +132,8 @@ class FileStore<K, V> {
   needsSnapshot = false
   /** The last background write failed: "interval" and "close" writes report it until one succeeds. */
   error: PersistenceError | undefined
+  /** The last compaction failed: the next retry compacts, whatever the growth since. */
+  compactionFailed = false
   stopping = false
   /**
    * Set in the synchronous step in which the final snapshot takes the cache's entries: a write
@@ -496,6 +504,7 @@ class FileStore<K, V> {
         this.pending.prepend(coveredRecords)
         this.growth += growth
         this.compactAfter = this.growth + Math.max(this.settings.threshold, 2 * this.lastSnapshotBytes)
+        this.compactionFailed = true
         this.error = written.left
         Deferred.unsafeDone(covered, Exit.fail(written.left))
         return false
@@ -506,6 +515,7 @@ class FileStore<K, V> {
       this.lastSnapshotBytes = size
       this.compactAfter = Math.max(this.settings.threshold, 2 * size)
       this.needsSnapshot = false
+      this.compactionFailed = false
       this.error = Either.isLeft(synced) ? synced.left : undefined
       Deferred.unsafeDone(covered, Either.isLeft(synced) ? Exit.fail(synced.left) : Exit.void)
       yield* this.closeJournal()
@@ -515,10 +525,13 @@ class FileStore<K, V> {
     })
   }
 
-  get step(): Effect.Effect<void> {
+  /** One round of writing; `retry` when it is the retry of a failed one. */
+  step(retry: boolean): Effect.Effect<void> {
     return Effect.gen(this, function* () {
       yield* this.flush
-      if (this.needsSnapshot || this.growth > this.compactAfter) yield* this.compact
+      if (this.needsSnapshot || this.growth > this.compactAfter || (retry && this.compactionFailed)) {
+        yield* this.compact
+      }
     })
   }
 
@@ -532,12 +545,20 @@ class FileStore<K, V> {
           ? Effect.raceFirst(Effect.sleep(this.settings.interval), this.wake.await)
           : this.wake.await
       const observe = yield* FiberRef.get(currentFlushObserver)
+      const retry = yield* Schedule.driver(RETRY)
       const loop = Effect.gen(this, function* () {
         while (!this.stopping) {
-          yield* wait
+          const retrying =
+            this.error === undefined
+              ? yield* Effect.as(wait, false)
+              : yield* Effect.raceFirst(
+                  Effect.as(Effect.ignore(retry.next(undefined)), true),
+                  Effect.as(wait, false)
+                )
           this.wake.unsafeClose()
           if (this.stopping) break
-          yield* this.step
+          yield* this.step(retrying)
+          if (this.error === undefined) yield* retry.reset
           observe({ error: this.error })
         }
       })

@@ -841,6 +841,37 @@ describe("damaged files", () => {
     })
   )
 
+  it.scoped("a flipped bit in a record's length in the snapshot is repaired too", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const view = new DataView(fixture.snapshot.buffer, fixture.snapshot.byteOffset)
+      const starts: Array<number> = []
+      for (
+        let at = fixture.boundaries[0]!;
+        at < fixture.snapshot.length;
+        at += 8 + view.getUint32(at, true)
+      ) {
+        starts.push(at)
+      }
+      for (const start of starts) {
+        for (const bit of [0, 5, 13, 31]) {
+          const damaged = fixture.snapshot.slice()
+          damaged[start + (bit >> 3)]! ^= 1 << (bit & 7)
+          const { entries, aside, logs } = yield* loadFiles(place, {
+            snapshot: damaged,
+            journal: fixture.journal
+          })
+          const where = `record at byte ${start}, bit ${bit}`
+          expect(entries, where).toEqual(fixture.states[fixture.states.length - 1])
+          expect(aside, where).toEqual([expect.stringMatching(/^cache\.bin\.corrupt-/)])
+          expect(at(logs, "WARN"), where).toEqual([
+            expect.stringMatching(/^the snapshot is damaged: repaired 1 record/)
+          ])
+        }
+      }
+    })
+  )
+
   it.scoped("damage in the middle of the journal is kept as evidence, with the count of records lost", () =>
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")

@@ -181,11 +181,17 @@ export interface FileOptions<K, V> extends CodecOptions<K, V> {
  * scope opens (snapshot, then journal; expired entries dropped; recency restored) and writes a
  * final snapshot when the scope closes, whatever way it closes. One process at a time: another
  * process opening the same path fails with a `PersistenceError` of reason `"Locked"` naming the
- * holder's pid; a lock left by a dead process is taken over. Every file is created with mode 0600.
+ * holder's pid; a lock left by a dead process is taken over. Every file is created with mode 0600;
+ * temporary files get unpredictable names and are created exclusively, so a symlink planted in the
+ * directory never redirects a write. A torn tail of the journal is dropped; other damage is
+ * repaired where the checksums allow it, else the valid prefix is kept and the file moved aside,
+ * with a warning that counts what was lost.
  *
  * Writes fail with a `PersistenceError` of reason `"WriteFailed"` when the disk refuses them (the
- * cache keeps the change in memory, the files keep the last acknowledged state), and with reason
- * `"Unencodable"` when the codec cannot encode the key or the value (the cache is left unchanged).
+ * cache keeps the change in memory, the files keep the last acknowledged state; after a failed
+ * background write the writer retries after 1 s, doubling up to a minute, until one succeeds), and
+ * with reason `"Unencodable"` when the codec cannot encode the key or the value, or reading the
+ * value throws (the cache is left unchanged).
  *
  * @example
  * ```ts
@@ -194,7 +200,7 @@ export interface FileOptions<K, V> extends CodecOptions<K, V> {
  * import { CachePersistence, LruCache } from "effect-lru-cache"
  *
  * const program = Effect.gen(function* () {
- *   // The key and value types go on the backend: \`make\` infers them, and the error a write adds.
+ *   // The key and value types go on the backend: make infers them, and the error a write adds.
  *   const cache = yield* LruCache.make({
  *     capacity: 1000,
  *     persistence: CachePersistence.file<string, number>({ path: ".cache/numbers.bin", durability: "always" })

@@ -4,16 +4,18 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Chunk,
+  Clock,
   Context,
   Data,
+  Duration,
   Effect,
   Either,
   Exit,
   Fiber,
   Layer,
-  Logger,
-  LogLevel,
   Option,
+  Queue,
   Schema,
   Scope,
   TestClock
@@ -22,9 +24,11 @@ import * as fc from "fast-check"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as journal from "../src/internal/journal.js"
+import { currentFlushObserver, type FlushRound } from "../src/internal/persistence.js"
 import * as LruCache from "../src/LruCache.js"
 import { type Backend, type Place, persistenceConformance, provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
+import { at, withLogs } from "./fixtures/persistence/logs.js"
 
 // Tests that open hundreds of caches use memory-backed /dev/shm where there is one: fsync costs
 // nothing there, and what they check does not depend on it.
@@ -126,6 +130,62 @@ describe("codecs", () => {
     expect(Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(shared))))).toEqual(shared)
   })
 
+  it("a value that throws while being read is a typed failure of every codec, not a defect", () => {
+    const throwingGetter = {
+      get boom(): never {
+        throw new Error("getter boom")
+      }
+    }
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("trap boom")
+        },
+        ownKeys: () => {
+          throw new Error("trap boom")
+        },
+        getPrototypeOf: () => {
+          throw new Error("trap boom")
+        }
+      }
+    )
+    const codecs = [
+      CachePersistence.codec.structuredClone,
+      CachePersistence.codec.json,
+      CachePersistence.codec.schema(Schema.Struct({ boom: Schema.String }))
+    ]
+    for (const codec of codecs) {
+      for (const value of [throwingGetter, hostile, [throwingGetter], { nested: hostile }]) {
+        const encoded = codec.encode(value as never)
+        expect(Either.isLeft(encoded), `${codec.name} encoding a hostile value`).toBe(true)
+      }
+    }
+    const mine = CachePersistence.codec.make<number>(
+      "mine",
+      () => {
+        throw new Error("encoder bug")
+      },
+      () => {
+        throw new Error("decoder bug")
+      }
+    )
+    const failed = mine.encode(1)
+    expect(Either.isLeft(failed) && failed.left.description).toContain("encoder bug")
+    expect(Either.isLeft(mine.decode(new Uint8Array([1])))).toBe(true)
+  })
+
+  it("structuredClone keeps the extra own properties of an array, as v8 does", () => {
+    const codec = CachePersistence.codec.structuredClone
+    const tagged = Object.assign([1, "two", { three: 3 }], { label: "kept" })
+    const decoded = Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(tagged)))) as typeof tagged
+    expect(decoded.label).toBe("kept")
+    expect(Object.keys(decoded)).toEqual(["0", "1", "2", "label"])
+    const nested = { list: Object.assign([1], { extra: true }) }
+    const back = Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode(nested)))) as typeof nested
+    expect(back.list.extra).toBe(true)
+  })
+
   it("json refuses what JSON cannot represent", () => {
     const codec = CachePersistence.codec.json
     expect(Either.getOrThrow(codec.decode(Either.getOrThrow(codec.encode({ a: [1, "b", null] }))))).toEqual({
@@ -143,6 +203,37 @@ describe("codecs", () => {
     expect(Either.isLeft(codec.encode({ at: "not a date", n: 1n } as any))).toBe(true)
     expect(Either.isLeft(codec.decode(new TextEncoder().encode('{"at":"x","n":"1"}')))).toBe(true)
     expect(CachePersistence.isCodec(codec)).toBe(true)
+  })
+})
+
+describe("record checksums", () => {
+  const ascii = (text: string) => new TextEncoder().encode(text)
+  const ramp = new Uint8Array(1024).map((_, i) => i & 0xff)
+
+  it("are CRC-32 as zlib computes it: known vectors, short (table) and long (zlib)", () => {
+    for (const crc of [journal.crc32, journal.crc32Table]) {
+      expect(crc(ascii("123456789"))).toBe(0xcbf43926)
+      expect(crc(ascii("The quick brown fox jumps over the lazy dog"))).toBe(0x414fa339)
+      expect(crc(ramp)).toBe(0xb70b4c26)
+      expect(crc(new Uint8Array())).toBe(0)
+    }
+  })
+
+  it("give the same values by either route, over any span and continued from any split", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.nat(), fc.nat(), fc.nat(), (bytes, a, b, c) => {
+        const [start, split, end] = [a, b, c].map((n) => n % (bytes.length + 1)).sort((x, y) => x - y) as [
+          number,
+          number,
+          number
+        ]
+        const whole = journal.crc32Table(bytes, start, end)
+        expect(journal.crc32(bytes, start, end)).toBe(whole)
+        expect(journal.crc32(bytes, split, end, journal.crc32(bytes, start, split))).toBe(whole)
+        expect(journal.crc32Table(bytes, split, end, journal.crc32Table(bytes, start, split))).toBe(whole)
+      }),
+      { numRuns: 300 }
+    )
   })
 })
 
@@ -197,8 +288,48 @@ const journalRecords = (fs: FileSystem.FileSystem, path: string) =>
     }
   )
 
-/** Lets the background fiber finish what it started, without touching the clock. */
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+/** Checks `condition` until it holds, yielding to other fibers in between; never waits real time. */
+const yieldUntil = (condition: Effect.Effect<boolean>, what: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 100_000; i++) {
+      if (yield* condition) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.dieMessage(`gave up waiting until ${what}`)
+  })
+
+/**
+ * Observes the rounds of the background writer of the caches that `observed` opens, so that a test
+ * moving the `TestClock` waits for the round of writing that the move starts, not for real time.
+ */
+const writerRounds = Effect.gen(function* () {
+  const rounds = yield* Queue.unbounded<FlushRound>()
+  return {
+    observed: <A, E, R>(open: Effect.Effect<A, E, R>) =>
+      Effect.locally(open, currentFlushObserver, (round) => Queue.unsafeOffer(rounds, round)),
+    /** Rounds ended so far and not yet taken. */
+    ended: Queue.size(rounds),
+    /** The next round to end (or the oldest one ended and not yet taken). */
+    next: Queue.take(rounds),
+    /** Moves the clock by `duration` and returns the round of writing this starts, once it has ended. */
+    adjust: (duration: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const until = now + Duration.toMillis(duration)
+        // Moving the clock before the writer has gone to sleep on it would leave it asleep.
+        yield* yieldUntil(
+          Effect.map(
+            TestClock.sleeps(),
+            Chunk.some((at) => at > now && at <= until)
+          ),
+          "the writer sleeps on the clock"
+        )
+        yield* Queue.takeAll(rounds)
+        yield* TestClock.adjust(duration)
+        return yield* Queue.take(rounds)
+      })
+  }
+})
 
 describe("file backend", () => {
   it.each(["always", "interval", "close"] as const)(
@@ -315,12 +446,15 @@ describe("file backend", () => {
   it.scoped('"interval": records reach the disk within the interval', () =>
     Effect.gen(function* () {
       const { open, fs, path } = yield* onDisk
-      const cache = yield* open<string, number>({ durability: "interval", interval: "1 second" })
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        open<string, number>({ durability: "interval", interval: "1 second" })
+      )
       yield* cache.set("a", 1)
-      yield* settle
       expect(yield* journalRecords(fs, path)).toEqual([])
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect(yield* rounds.ended).toBe(0)
+      const round = yield* rounds.adjust("1 second")
+      expect(round.error).toBeUndefined()
       expect(yield* journalRecords(fs, path)).toEqual(["set a"])
     })
   )
@@ -330,10 +464,11 @@ describe("file backend", () => {
       const { open, fs, path } = yield* onDisk
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const cache = yield* open<string, number>({ durability: "close" })
+          const rounds = yield* writerRounds
+          const cache = yield* rounds.observed(open<string, number>({ durability: "close" }))
           yield* cache.set("a", 1)
           yield* TestClock.adjust("1 minute")
-          yield* settle
+          expect(yield* rounds.ended).toBe(0)
           expect(yield* fs.exists(path)).toBe(false)
           expect(yield* journalRecords(fs, path)).toEqual([])
         })
@@ -377,6 +512,117 @@ describe("file backend", () => {
     })
   )
 
+  /** A file outside the cache's directory that a planted symlink points to. */
+  const victim = Effect.gen(function* () {
+    const { context, directory } = yield* tempDirectory
+    const fs = Context.get(context, FileSystem.FileSystem)
+    const path = `${directory}/victim.txt`
+    yield* fs.writeFileString(path, "precious")
+    yield* fs.chmod(path, 0o644)
+    return {
+      path,
+      /** Fails the test if anything wrote to the victim or changed its mode. */
+      untouched: Effect.gen(function* () {
+        expect(yield* fs.readFileString(path)).toBe("precious")
+        expect((yield* fs.stat(path)).mode & 0o777).toBe(0o644)
+      })
+    }
+  })
+
+  /** Writes, compactions, a journal started anew, a close: every kind of file the backend writes. */
+  const everyKindOfWrite = (cache: LruCache.LruCache<string, number, PersistenceError>) =>
+    Effect.forEach(
+      Array.from({ length: 40 }, (_, i) => i),
+      (i) => Effect.either(cache.set(`k${i % 7}`, i)),
+      { discard: true }
+    )
+
+  it.scoped("a symlink planted at a temporary file's usual name redirects nothing", () =>
+    Effect.gen(function* () {
+      const { open, fs, path } = yield* onDisk
+      const target = yield* victim
+      const planted = [`${path}.tmp`, `${path}.journal.tmp`, `${path}.lock.${process.pid}.tmp`]
+      for (const name of planted) yield* fs.symlink(target.path, name)
+      yield* Effect.scoped(
+        Effect.flatMap(open<string, number>({ durability: "always", compactionThreshold: 256 }), (cache) =>
+          Effect.gen(function* () {
+            yield* everyKindOfWrite(cache)
+            expect(yield* cache.get("k4")).toEqual(Option.some(39))
+          })
+        )
+      )
+      yield* target.untouched
+      const reopened = yield* open<string, number>({})
+      expect(yield* reopened.get("k4")).toEqual(Option.some(39))
+      // Stale temporary files are unlinked, never opened: the links are gone, their target stays.
+      expect(yield* fs.exists(`${path}.tmp`)).toBe(false)
+      expect(yield* fs.exists(`${path}.journal.tmp`)).toBe(false)
+      yield* target.untouched
+    })
+  )
+
+  it.scoped("a symlink planted at the exact temporary name, guessed as it is made, redirects nothing", () =>
+    Effect.gen(function* () {
+      const { open, fs, directory } = yield* onDisk
+      const target = yield* victim
+      // An attacker who wins every race: a link appears at each temporary name just before it is opened.
+      const plant = (name: string) =>
+        name.startsWith(directory) && name.includes(".tmp")
+          ? Effect.ignore(fs.symlink(target.path, name))
+          : Effect.void
+      const guessing: FileSystem.FileSystem = {
+        ...fs,
+        open: (name, options) => Effect.zipRight(plant(name), fs.open(name, options)),
+        writeFile: (name, data, options) => Effect.zipRight(plant(name), fs.writeFile(name, data, options)),
+        writeFileString: (name, data, options) =>
+          Effect.zipRight(plant(name), fs.writeFileString(name, data, options))
+      }
+      const { result: outcomes, logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* open<string, number>(
+            { durability: "always", compactionThreshold: 256 },
+            guessing
+          )
+          const first = yield* Effect.either(cache.set("a", 1))
+          yield* everyKindOfWrite(cache)
+          // The disk refused, the memory did not.
+          expect(yield* cache.get("a")).toEqual(Option.some(1))
+          return { first }
+        })
+      )
+      yield* target.untouched
+      // No file could be made safely: the writes say so, and so does the close.
+      expect(Either.isLeft(outcomes.first) && outcomes.first.left.reason).toBe("WriteFailed")
+      expect(at(logs, "ERROR")).toEqual([expect.stringContaining("cannot write the final snapshot")])
+    })
+  )
+
+  it.scoped("a leftover temporary file with mode 0666 never widens the snapshot's mode", () =>
+    Effect.gen(function* () {
+      const { open, fs, path } = yield* onDisk
+      for (const name of [`${path}.tmp`, `${path}.journal.tmp`]) {
+        yield* fs.writeFileString(name, "left over by a crash")
+        yield* fs.chmod(name, 0o666)
+      }
+      yield* Effect.scoped(
+        Effect.flatMap(open<string, number>({ durability: "always", compactionThreshold: 256 }), (cache) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 40; i++) {
+              yield* cache.set(`k${i % 7}`, i)
+              for (const file of [path, `${path}.journal`, `${path}.lock`]) {
+                const mode = yield* Effect.option(Effect.map(fs.stat(file), (stat) => stat.mode & 0o777))
+                if (Option.isSome(mode)) expect(mode.value.toString(8), `${file} after set ${i}`).toBe("600")
+              }
+            }
+            expect(yield* fs.exists(path)).toBe(true)
+          })
+        )
+      )
+      expect((yield* fs.stat(path)).mode & 0o777).toBe(0o600)
+      expect((yield* fs.readDirectory(path.slice(0, path.lastIndexOf("/")))).sort()).toEqual(["cache.bin"])
+    })
+  )
+
   it.scoped("a second opener of the same path is refused while the first holds it", () =>
     Effect.gen(function* () {
       const { open } = yield* onDisk
@@ -393,9 +639,15 @@ describe("file backend", () => {
       const { open, fs, path } = yield* onDisk
       const dead = spawnSync(process.execPath, ["-e", ""]).pid!
       yield* fs.writeFileString(`${path}.lock`, `${dead}\n`)
-      const cache = yield* open<string, number>()
-      yield* cache.set("a", 1)
-      expect((yield* fs.readFileString(`${path}.lock`)).trim()).toBe(String(process.pid))
+      const { result: holder, logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* open<string, number>()
+          yield* cache.set("a", 1)
+          return (yield* fs.readFileString(`${path}.lock`)).trim()
+        })
+      )
+      expect(holder).toBe(String(process.pid))
+      expect(at(logs, "WARN")).toEqual([`taking over the lock of dead process ${dead}`])
     })
   )
 })
@@ -464,8 +716,6 @@ const fixture = (() => {
   return { snapshot, journal: journalBytes, boundaries, states, written }
 })()
 
-const quiet = Logger.withMinimumLogLevel(LogLevel.None)
-
 type DiskPlace = Effect.Effect.Success<typeof onDisk>
 
 /** Writes the given files in an emptied place, opens a cache on them and returns what it loaded. */
@@ -479,14 +729,16 @@ const loadFiles = (
     }
     if (files.snapshot !== undefined) yield* place.fs.writeFile(place.path, files.snapshot)
     if (files.journal !== undefined) yield* place.fs.writeFile(`${place.path}.journal`, files.journal)
-    const entries = yield* Effect.scoped(
+    const { result: entries, logs } = yield* withLogs(
       Effect.flatMap(place.open<string, string>(), (cache) => cache.entries)
     )
     const aside = (yield* place.fs.readDirectory(place.directory)).filter((name) =>
       name.includes(".corrupt-")
     )
-    return { entries, aside }
-  }).pipe(quiet)
+    return { entries, aside, logs }
+  })
+
+const finalState = JSON.stringify(fixture.states[fixture.states.length - 1])
 
 const expectOnlyWrittenValues = (entries: ReadonlyArray<readonly [string, string]>) => {
   for (const [key, value] of entries) expect(fixture.written.get(key)?.has(value)).toBe(true)
@@ -497,13 +749,20 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       for (let length = 0; length <= fixture.journal.length; length++) {
-        const { entries, aside } = yield* loadFiles(place, {
+        const { entries, aside, logs } = yield* loadFiles(place, {
           snapshot: fixture.snapshot,
           journal: fixture.journal.subarray(0, length)
         })
         const whole = fixture.boundaries.filter((end) => end <= length).length - 1
         expect(entries).toEqual(fixture.states[Math.max(0, whole)])
         expect(aside).toEqual([])
+        // A torn tail is what a crash during a write leaves: dropped, and said so, but no alarm.
+        expect(at(logs, "WARN")).toEqual([])
+        if (length > fixture.boundaries[0]! && !fixture.boundaries.includes(length)) {
+          expect(at(logs, "INFO")).toEqual([
+            `dropped the torn last record of the journal (${whole} records kept)`
+          ])
+        }
       }
     })
   )
@@ -512,12 +771,14 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       for (let length = 0; length < fixture.snapshot.length; length++) {
-        const { entries, aside } = yield* loadFiles(place, {
+        const { entries, aside, logs } = yield* loadFiles(place, {
           snapshot: fixture.snapshot.subarray(0, length),
           journal: fixture.journal
         })
         expectOnlyWrittenValues(entries)
         expect(aside.length).toBe(1)
+        expect(at(logs, "WARN")).toEqual([expect.stringContaining(`the snapshot is damaged`)])
+        expect(at(logs, "WARN")[0]).toContain(aside[0])
       }
       const whole = yield* loadFiles(place, { snapshot: fixture.snapshot, journal: fixture.journal })
       expect(whole.entries).toEqual(fixture.states[fixture.states.length - 1])
@@ -543,8 +804,93 @@ describe("damaged files", () => {
         const journalBytes = fixture.journal.slice()
         const target = inSnapshot ? snapshot : journalBytes
         for (const [position, mask] of flips) target[position % target.length]! ^= mask
-        const { entries } = yield* loadFiles(place, { snapshot, journal: journalBytes })
+        const { entries, aside, logs } = yield* loadFiles(place, { snapshot, journal: journalBytes })
         expectOnlyWrittenValues(entries)
+        // Nothing lost in silence: a load that did not give the last state said why.
+        if (JSON.stringify(entries) !== finalState) {
+          expect(logs.length, JSON.stringify(flips)).toBeGreaterThan(0)
+        }
+        for (const file of aside) {
+          expect(at(logs, "WARN").some((message) => message.includes(file))).toBe(true)
+        }
+      }
+    })
+  )
+
+  it.scoped("a flipped bit in a record's length, anywhere in the journal, is repaired by the checksum", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const starts = fixture.boundaries.slice(0, -1)
+      for (const [index, start] of starts.entries()) {
+        for (let bit = 0; bit < 32; bit++) {
+          const damaged = fixture.journal.slice()
+          damaged[start + (bit >> 3)]! ^= 1 << (bit & 7)
+          const { entries, aside, logs } = yield* loadFiles(place, {
+            snapshot: fixture.snapshot,
+            journal: damaged
+          })
+          const where = `record ${index}, bit ${bit}`
+          expect(entries, where).toEqual(fixture.states[fixture.states.length - 1])
+          // Damage, even repaired, is kept as evidence and reported.
+          expect(aside, where).toEqual([expect.stringMatching(/^cache\.bin\.journal\.corrupt-/)])
+          expect(at(logs, "WARN"), where).toEqual([
+            `the journal is damaged: repaired 1 record whose length was damaged (its checksum confirms it); moved it aside to ${place.directory}/${aside[0]}`
+          ])
+        }
+      }
+    })
+  )
+
+  it.scoped("a flipped bit in a record's length in the snapshot is repaired too", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const view = new DataView(fixture.snapshot.buffer, fixture.snapshot.byteOffset)
+      const starts: Array<number> = []
+      for (
+        let at = fixture.boundaries[0]!;
+        at < fixture.snapshot.length;
+        at += 8 + view.getUint32(at, true)
+      ) {
+        starts.push(at)
+      }
+      for (const start of starts) {
+        for (const bit of [0, 5, 13, 31]) {
+          const damaged = fixture.snapshot.slice()
+          damaged[start + (bit >> 3)]! ^= 1 << (bit & 7)
+          const { entries, aside, logs } = yield* loadFiles(place, {
+            snapshot: damaged,
+            journal: fixture.journal
+          })
+          const where = `record at byte ${start}, bit ${bit}`
+          expect(entries, where).toEqual(fixture.states[fixture.states.length - 1])
+          expect(aside, where).toEqual([expect.stringMatching(/^cache\.bin\.corrupt-/)])
+          expect(at(logs, "WARN"), where).toEqual([
+            expect.stringMatching(/^the snapshot is damaged: repaired 1 record/)
+          ])
+        }
+      }
+    })
+  )
+
+  it.scoped("damage in the middle of the journal is kept as evidence, with the count of records lost", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const records = fixture.boundaries.length - 1
+      for (let index = 0; index < records - 1; index++) {
+        // The first byte of the record's body: its checksum no longer matches, its length is intact.
+        const damaged = fixture.journal.slice()
+        damaged[fixture.boundaries[index]! + 8]! ^= 0x10
+        const { entries, aside, logs } = yield* loadFiles(place, {
+          snapshot: fixture.snapshot,
+          journal: damaged
+        })
+        // The state before the damage, which existed: never one made of records on both sides of a gap.
+        expect(entries, `damage in record ${index}`).toEqual(fixture.states[index])
+        expect(aside).toEqual([expect.stringMatching(/^cache\.bin\.journal\.corrupt-/)])
+        expect(at(logs, "INFO")).toEqual([])
+        expect(at(logs, "WARN")).toEqual([
+          `the journal is damaged at byte ${fixture.boundaries[index]}: kept the ${index} records before it; lost the damaged record and the ${records - index - 1} valid records after it; moved it aside to ${place.directory}/${aside[0]}`
+        ])
       }
     })
   )
@@ -553,9 +899,13 @@ describe("damaged files", () => {
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")
       const garbage = new TextEncoder().encode("not a cache file, not at all, no")
-      const { entries, aside } = yield* loadFiles(place, { snapshot: garbage, journal: garbage })
+      const { entries, aside, logs } = yield* loadFiles(place, { snapshot: garbage, journal: garbage })
       expect(entries).toEqual([])
       expect(aside.length).toBe(2)
+      expect(at(logs, "WARN")).toEqual([
+        expect.stringContaining("the snapshot is damaged"),
+        expect.stringContaining("the journal is damaged")
+      ])
     })
   )
 
@@ -565,8 +915,16 @@ describe("damaged files", () => {
       const torn = fixture.journal.subarray(0, fixture.journal.length - 3)
       yield* place.fs.writeFile(place.path, fixture.snapshot)
       yield* place.fs.writeFile(`${place.path}.journal`, torn)
-      const cache = yield* place.open<string, string>({ durability: "always" }).pipe(quiet)
-      yield* cache.set("after", "the tear")
+      const { logs } = yield* withLogs(
+        Effect.gen(function* () {
+          const cache = yield* place.open<string, string>({ durability: "always" })
+          yield* cache.set("after", "the tear")
+        })
+      )
+      expect(at(logs, "INFO")).toEqual([
+        `dropped the torn last record of the journal (${fixture.states.length - 2} records kept)`
+      ])
+      expect(at(logs, "WARN")).toEqual([])
       const copy = yield* copyFiles(place.fs, place.path)
       const entries = yield* Effect.scoped(Effect.flatMap(copy.open<string, string>(), (c) => c.entries))
       expect(entries).toEqual([["after", "the tear"], ...fixture.states[fixture.states.length - 2]!])
@@ -581,9 +939,10 @@ describe("damaged files", () => {
         const store = Context.get(context, KeyValueStore.KeyValueStore)
         yield* store.set("cache", fixture.snapshot.subarray(0, fixture.snapshot.length - 20))
         const persistence = provide(CachePersistence.keyValueStore<string, string>({ key: "cache" }), context)
-        const entries = yield* Effect.scoped(
+        const { result: entries, logs } = yield* withLogs(
           Effect.flatMap(LruCache.make({ capacity: 10, persistence }), (cache) => cache.entries)
-        ).pipe(quiet)
+        )
+        expect(at(logs, "WARN")).toEqual([expect.stringContaining("cache.corrupt-0")])
         expect(entries.length).toBeGreaterThan(0)
         expectOnlyWrittenValues(entries)
         const aside = (yield* store.get("cache.corrupt-0")).pipe(Option.isSome)
@@ -599,22 +958,66 @@ describe("a failing disk", () => {
     Effect.gen(function* () {
       const place = yield* onDisk
       const faulty = instrument(place.fs, (operation, n) => operation === "sync" && n === 1 && "ENOSPC")
-      const cache = yield* place.open<string, number>({ durability: "interval" }, faulty.fs).pipe(quiet)
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(place.open<string, number>({ durability: "interval" }, faulty.fs))
       yield* cache.set("a", 1)
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error?.reason).toBe("WriteFailed")
       const failed = yield* Effect.flip(cache.set("b", 2))
       expect(failed.reason).toBe("WriteFailed")
       expect(failed.message).toContain("ENOSPC")
       expect(yield* cache.get("b")).toEqual(Option.some(2))
       // The failed records are kept and retried in order: the next flush writes them all.
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
       yield* cache.set("c", 3)
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b"])
-      yield* TestClock.adjust("1 second")
-      yield* settle
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
       expect(yield* journalRecords(place.fs, place.path)).toEqual(["set a", "set b", "set c"])
+    })
+  )
+
+  it.scoped('"close": once a full disk has room again, writes succeed after a retry on time', () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      let full = true
+      const faulty = instrument(place.fs, (operation) => operation === "write" && full && "ENOSPC")
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        place.open<string, number>({ durability: "close", compactionThreshold: 256 }, faulty.fs)
+      )
+      // Past the threshold: the writer compacts, and the full disk refuses the snapshot.
+      for (let i = 0; i < 20; i++) yield* Effect.either(cache.set(`k${i}`, i))
+      expect((yield* rounds.next).error?.message).toContain("ENOSPC")
+      expect((yield* Effect.flip(cache.set("while full", 0))).reason).toBe("WriteFailed")
+      full = false
+      // A few writes, far fewer than another threshold's worth: the retry does not wait for volume.
+      expect((yield* Effect.flip(cache.set("freed", 1))).reason).toBe("WriteFailed")
+      expect((yield* rounds.adjust("1 second")).error).toBeUndefined()
+      yield* cache.set("after", 2)
+      // What a crash now would leave: the snapshot of the retry holds the writes made before it.
+      const copy = yield* copyFiles(place.fs, place.path)
+      const loaded = yield* copy.open<string, number>({ capacity: 100 })
+      expect(yield* loaded.get("freed")).toEqual(Option.some(1))
+      expect(yield* loaded.get("k19")).toEqual(Option.some(19))
+    })
+  )
+
+  it.scoped("a disk that stays full is retried less and less often", () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      const faulty = instrument(place.fs, (operation) => operation === "write" && "ENOSPC")
+      const rounds = yield* writerRounds
+      const cache = yield* rounds.observed(
+        place.open<string, number>({ durability: "close", compactionThreshold: 256 }, faulty.fs)
+      )
+      for (let i = 0; i < 20; i++) yield* Effect.either(cache.set(`k${i}`, i))
+      expect((yield* rounds.next).error).toBeDefined()
+      const writesBefore = faulty.count("write")
+      // Retries after 1, 2, 4 and 8 seconds: one snapshot attempt each.
+      for (const delay of ["1 second", "2 seconds", "4 seconds", "8 seconds"] as const) {
+        expect((yield* rounds.adjust(delay)).error?.message).toContain("ENOSPC")
+      }
+      expect(faulty.count("write") - writesBefore).toBe(4)
+      expect(yield* rounds.ended).toBe(0)
     })
   )
 
@@ -633,13 +1036,14 @@ describe("a failing disk", () => {
         expect(yield* cache.get(key)).toEqual(Option.some(i))
       }
       return { acknowledged, failures }
-    }).pipe(quiet)
+    })
 
   it.scoped("a failed write, fsync or rename fails the set; the disk keeps every acknowledged set", () =>
     Effect.gen(function* () {
       const clean = yield* onDiskIn("/dev/shm")
       const counted = instrument(clean.fs, () => false)
-      yield* workload(clean, counted.fs)
+      const { logs: cleanLogs } = yield* withLogs(workload(clean, counted.fs))
+      expect(cleanLogs).toEqual([])
       const totals = {
         write: counted.count("write"),
         sync: counted.count("sync"),
@@ -658,7 +1062,10 @@ describe("a failing disk", () => {
                 place.fs,
                 (op, count) => op === operation && count === n && (n % 2 ? "ENOSPC" : "EACCES")
               )
-              const { acknowledged, failures } = yield* Effect.scoped(
+              const {
+                result: { acknowledged, failures },
+                logs
+              } = yield* withLogs(
                 Effect.gen(function* () {
                   const result = yield* workload(place, faulty.fs)
                   // What a crash right now would leave on disk.
@@ -675,6 +1082,14 @@ describe("a failing disk", () => {
                 })
               )
               expect(failures.every((reason) => reason === "WriteFailed")).toBe(true)
+              // The one thing worth a log: the final snapshot failed, and the fault is named.
+              for (const line of logs) {
+                expect(line.level).toBe("ERROR")
+                expect(line.message).toMatch(
+                  /^cannot write the final snapshot: the journal keeps what it could/
+                )
+                expect(line.message).toMatch(/ENOSPC|EACCES/)
+              }
               surfaced += failures.length
               // After the scope closed, the files hold the cache's last state.
               const reopened = yield* Effect.scoped(

@@ -10,12 +10,37 @@ export const CodecTypeId: CachePersistence.CodecTypeId = Symbol.for(
   "effect-lru-cache/CachePersistence/Codec"
 ) as CachePersistence.CodecTypeId
 
-/** @internal */
+/**
+ * A codec whose functions never throw: reading a value can run code (a getter, a Proxy's traps),
+ * and so can a codec of one's own. A throw becomes a failure, which the cache reports as a typed
+ * "Unencodable" error or a skipped entry, never a defect.
+ *
+ * @internal
+ */
 export const make = <A>(
   name: string,
   encode: (value: A) => Either.Either<Uint8Array, CodecFailure>,
   decode: (bytes: Uint8Array) => Either.Either<A, CodecFailure>
-): Codec<A> => ({ [CodecTypeId]: CodecTypeId, name, encode, decode })
+): Codec<A> => ({
+  [CodecTypeId]: CodecTypeId,
+  name,
+  encode: (value) => {
+    try {
+      return encode(value)
+    } catch (cause) {
+      return Either.left(failure(`reading the value threw (${describe(cause)})`, cause))
+    }
+  },
+  decode: (bytes) => {
+    try {
+      return decode(bytes)
+    } catch (cause) {
+      return Either.left(failure(`decoding threw (${describe(cause)})`, cause))
+    }
+  }
+})
+
+const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 /** @internal */
 export const isCodec = (u: unknown): u is Codec<unknown> =>
@@ -51,10 +76,17 @@ const isJsonData = (value: unknown, depth: number): boolean => {
       if (value === null) return true
       if (depth > 32) return false
       if (Array.isArray(value)) {
+        // A subclass may define `toJSON`, which JSON would call and v8 would not.
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false
         for (let i = 0; i < value.length; i++) {
           if (!(i in value) || !isJsonData(value[i], depth + 1)) return false
         }
-        return true
+        // JSON writes the indices only: an array with other own properties (named ones, symbols)
+        // takes the v8 form, which keeps them. Dense, so its own names are the indices and "length".
+        return (
+          Object.getOwnPropertyNames(value).length === value.length + 1 &&
+          Object.getOwnPropertySymbols(value).length === 0
+        )
       }
       const prototype = Object.getPrototypeOf(value)
       if (prototype !== Object.prototype && prototype !== null) return false

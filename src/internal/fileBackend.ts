@@ -11,6 +11,7 @@
  * All the writing is done by one background fiber; the cache's fibers only append records to a
  * buffer, synchronously, in the order of their state changes.
  */
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
@@ -21,7 +22,9 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { InvalidOption, PersistenceError } from "../CacheError.js"
 import type { Durability, FileOptions } from "../CachePersistence.js"
@@ -31,6 +34,7 @@ import { positiveDuration } from "./options.js"
 import * as common from "./persistCommon.js"
 import {
   type Backend,
+  currentFlushObserver,
   type OpenContext,
   type PersistedEntry,
   type Persistence,
@@ -44,6 +48,11 @@ const DEFAULT_THRESHOLD = 1 << 20
 // (whose file operations need the event loop) and pile its writes up in memory, unbounded.
 const BACKLOG = 4 << 20
 const JOURNAL_HEADER_LENGTH = journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length
+// After a failed write, the writer tries again on time, whatever the volume of writes since: a disk
+// that has room again is found within a second at first, within a minute at most.
+const RETRY = Schedule.exponential(Duration.seconds(1)).pipe(
+  Schedule.union(Schedule.spaced(Duration.minutes(1)))
+)
 
 interface Settings {
   readonly path: string
@@ -99,6 +108,7 @@ const open = <K, V>(options: FileOptions<K, V>, context: OpenContext<K, V>) =>
       .pipe(Effect.mapError(writeFailed("cannot create the directory", directory)))
     yield* lock.acquire(`${snapshotPath}.lock`, METHOD)
     const store = new FileStore(fs, snapshotPath, directory, settings, codecs, context)
+    yield* store.removeStaleTemporaries(path.basename(snapshotPath))
     const loaded = yield* store.load
     yield* Effect.acquireRelease(store.start, () => store.close)
     return store.backend(loaded)
@@ -122,6 +132,8 @@ class FileStore<K, V> {
   needsSnapshot = false
   /** The last background write failed: "interval" and "close" writes report it until one succeeds. */
   error: PersistenceError | undefined
+  /** The last compaction failed: the next retry compacts, whatever the growth since. */
+  compactionFailed = false
   stopping = false
   /**
    * Set in the synchronous step in which the final snapshot takes the cache's entries: a write
@@ -215,7 +227,7 @@ class FileStore<K, V> {
   }
 
   /** Renames a damaged file to `<file>.corrupt-<time>`, keeping the evidence, and says so. */
-  moveAside(file: string, what: string, kept: number): Effect.Effect<void> {
+  moveAside(file: string, damage: string): Effect.Effect<void> {
     const fs = this.fs
     return Effect.gen(function* () {
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
@@ -226,8 +238,8 @@ class FileStore<K, V> {
       const moved = yield* Effect.either(fs.rename(file, target))
       yield* Effect.logWarning(
         Either.isRight(moved)
-          ? `${what} is damaged: kept its first ${kept} valid records, moved it aside to ${target}`
-          : `${what} is damaged: kept its first ${kept} valid records; it could not be moved aside`
+          ? `${damage}; moved it aside to ${target}`
+          : `${damage}; it could not be moved aside`
       ).pipe(Effect.annotateLogs({ path: file }))
     })
   }
@@ -242,11 +254,11 @@ class FileStore<K, V> {
       if (Option.isSome(snapshot)) {
         const result = journal.scan(snapshot.value, journal.SNAPSHOT_MAGIC, state.snapshot)
         snapshotGeneration = result.generation
-        if (result.stop === "end") {
+        if (result.stop === "end" && result.repaired === 0) {
           self.lastSnapshotBytes = snapshot.value.length
         } else {
           rewrite = true
-          yield* self.moveAside(self.snapshotPath, "the snapshot", result.records)
+          yield* self.moveAside(self.snapshotPath, common.describeDamage("the snapshot", result, "end"))
         }
       }
       const base = snapshotGeneration ?? 0
@@ -265,13 +277,14 @@ class FileStore<K, V> {
           // A journal is created under a temporary name and renamed whole, so a bad header is damage.
           if (result.stop === "corrupt") {
             rewrite = true
-            yield* self.moveAside(self.journalPath, "the journal", 0)
+            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
           }
         } else if (result.generation >= base) {
           if (result.generation !== base) rewrite = true
-          if (result.stop === "corrupt" || result.stop === "end") {
+          // Damage in the middle, and damage repaired, are kept as evidence; a torn tail is not damage.
+          if (result.stop === "corrupt" || result.stop === "end" || result.repaired > 0) {
             rewrite = true
-            yield* self.moveAside(self.journalPath, "the journal", result.records)
+            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
           } else {
             if (result.stop === "torn") {
               yield* Effect.logInfo(
@@ -334,16 +347,65 @@ class FileStore<K, V> {
     })
   }
 
+  /**
+   * Removes the temporary files that a process that stopped half-way left (we hold the lock: no
+   * one else writes them now). Unlinked, never opened: a symlink planted under such a name goes,
+   * and its target stays as it was.
+   */
+  removeStaleTemporaries(base: string): Effect.Effect<void> {
+    return Effect.gen(this, function* () {
+      const names = yield* Effect.orElseSucceed(this.fs.readDirectory(this.directory), () => [])
+      for (const name of names) {
+        if (common.isTemporaryOf(base, name)) {
+          yield* Effect.ignore(this.fs.remove(`${this.directory}/${name}`))
+        }
+      }
+    })
+  }
+
+  /**
+   * Writes a new file aside, next to `target`, and returns its name. The name is unpredictable and
+   * the file is created exclusively ("wx": O_CREAT | O_EXCL, which also refuses to follow a symlink
+   * planted at that name), so nothing but a file of our own is ever written, and its mode is the
+   * 0600 asked for (narrowed by the umask, never widened by a file that was there before).
+   */
+  writeAside<A>(
+    target: string,
+    write: (file: FileSystem.File) => Effect.Effect<A, PlatformError.PlatformError>
+  ): Effect.Effect<{ readonly temporary: string; readonly result: A }, PlatformError.PlatformError> {
+    const fs = this.fs
+    const attempt = (
+      tries: number
+    ): Effect.Effect<{ readonly temporary: string; readonly result: A }, PlatformError.PlatformError> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const temporary = `${target}${common.TEMPORARY_INFIX}${common.randomSuffix()}`
+          const opened = yield* Effect.either(fs.open(temporary, { flag: "wx", mode: 0o600 }))
+          if (Either.isLeft(opened)) {
+            // Someone else's file (or link) at that name: leave it, and try another name.
+            const taken = opened.left._tag === "SystemError" && opened.left.reason === "AlreadyExists"
+            return yield* taken && tries < 3 ? attempt(tries + 1) : Effect.fail(opened.left)
+          }
+          const result = yield* write(opened.right).pipe(
+            Effect.tapError(() => Effect.ignore(fs.remove(temporary)))
+          )
+          return { temporary, result }
+        })
+      )
+    return attempt(1)
+  }
+
   /** Starts a fresh journal of the current generation: written aside, then renamed into place. */
   createJournal(): Effect.Effect<void, PersistenceError> {
-    const temporary = `${this.journalPath}.tmp`
     const header = journal.encodeHeader(journal.JOURNAL_MAGIC, this.generation)
-    return Effect.scoped(
-      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
-        Effect.zipRight(file.writeAll(header), file.sync)
-      )
+    return this.writeAside(this.journalPath, (file) =>
+      Effect.zipRight(file.writeAll(header), file.sync)
     ).pipe(
-      Effect.zipRight(this.fs.rename(temporary, this.journalPath)),
+      Effect.flatMap(({ temporary }) =>
+        this.fs
+          .rename(temporary, this.journalPath)
+          .pipe(Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))))
+      ),
       Effect.mapError(writeFailed("cannot create the journal", this.journalPath)),
       Effect.zipRight(this.syncDirectory()),
       Effect.zipRight(this.openJournal(JOURNAL_HEADER_LENGTH))
@@ -383,18 +445,19 @@ class FileStore<K, V> {
     { readonly size: number; readonly synced: Either.Either<void, PersistenceError> },
     PersistenceError
   > {
-    const temporary = `${this.snapshotPath}.tmp`
-    return Effect.scoped(
-      Effect.flatMap(this.fs.open(temporary, { flag: "w", mode: 0o600 }), (file) =>
-        Effect.tap(
-          common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
-          () => file.sync
-        )
+    return this.writeAside(this.snapshotPath, (file) =>
+      Effect.tap(
+        common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
+        () => file.sync
       )
     ).pipe(
-      Effect.tap(() => this.fs.rename(temporary, this.snapshotPath)),
+      Effect.flatMap(({ result: size, temporary }) =>
+        this.fs.rename(temporary, this.snapshotPath).pipe(
+          Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))),
+          Effect.as(size)
+        )
+      ),
       Effect.mapError(writeFailed("cannot write the snapshot", this.snapshotPath)),
-      Effect.tapError(() => Effect.ignore(this.fs.remove(temporary))),
       Effect.flatMap((size) =>
         Effect.map(Effect.either(this.syncDirectory()), (synced) => ({ size, synced }))
       )
@@ -441,6 +504,7 @@ class FileStore<K, V> {
         this.pending.prepend(coveredRecords)
         this.growth += growth
         this.compactAfter = this.growth + Math.max(this.settings.threshold, 2 * this.lastSnapshotBytes)
+        this.compactionFailed = true
         this.error = written.left
         Deferred.unsafeDone(covered, Exit.fail(written.left))
         return false
@@ -451,6 +515,7 @@ class FileStore<K, V> {
       this.lastSnapshotBytes = size
       this.compactAfter = Math.max(this.settings.threshold, 2 * size)
       this.needsSnapshot = false
+      this.compactionFailed = false
       this.error = Either.isLeft(synced) ? synced.left : undefined
       Deferred.unsafeDone(covered, Either.isLeft(synced) ? Exit.fail(synced.left) : Exit.void)
       yield* this.closeJournal()
@@ -460,10 +525,13 @@ class FileStore<K, V> {
     })
   }
 
-  get step(): Effect.Effect<void> {
+  /** One round of writing; `retry` when it is the retry of a failed one. */
+  step(retry: boolean): Effect.Effect<void> {
     return Effect.gen(this, function* () {
       yield* this.flush
-      if (this.needsSnapshot || this.growth > this.compactAfter) yield* this.compact
+      if (this.needsSnapshot || this.growth > this.compactAfter || (retry && this.compactionFailed)) {
+        yield* this.compact
+      }
     })
   }
 
@@ -476,11 +544,22 @@ class FileStore<K, V> {
         this.settings.durability === "interval"
           ? Effect.raceFirst(Effect.sleep(this.settings.interval), this.wake.await)
           : this.wake.await
+      const observe = yield* FiberRef.get(currentFlushObserver)
+      const retry = yield* Schedule.driver(RETRY)
       const loop = Effect.gen(this, function* () {
         while (!this.stopping) {
-          yield* wait
+          const retrying =
+            this.error === undefined
+              ? yield* Effect.as(wait, false)
+              : yield* Effect.raceFirst(
+                  Effect.as(Effect.ignore(retry.next(undefined)), true),
+                  Effect.as(wait, false)
+                )
           this.wake.unsafeClose()
-          if (!this.stopping) yield* this.step
+          if (this.stopping) break
+          yield* this.step(retrying)
+          if (this.error === undefined) yield* retry.reset
+          observe({ error: this.error })
         }
       })
       // Forked from an uninterruptible acquire: the loop must be interruptible again, or the race

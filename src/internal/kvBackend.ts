@@ -43,15 +43,15 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     const failure = (reason: "ReadFailed" | "WriteFailed", description: string) => (cause: unknown) =>
       new PersistenceError({ reason, method: METHOD, description, path: key, cause })
 
-    const moveAside = (value: string | Uint8Array, kept: number) =>
+    const moveAside = (value: string | Uint8Array, damage: string) =>
       Effect.gen(function* () {
         const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         const target = `${key}.corrupt-${now}`
         const moved = yield* Effect.either(store.set(target, value))
         yield* Effect.logWarning(
           Either.isRight(moved)
-            ? `the stored snapshot is damaged: kept its first ${kept} valid entries, moved it aside to key ${target}`
-            : `the stored snapshot is damaged: kept its first ${kept} valid entries; it could not be moved aside`
+            ? `${damage}; moved it aside to key ${target}`
+            : `${damage}; it could not be moved aside`
         ).pipe(Effect.annotateLogs({ key }))
       })
 
@@ -62,10 +62,13 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       const text = yield* store
         .get(key)
         .pipe(Effect.mapError(failure("ReadFailed", "cannot read the snapshot")))
-      if (Option.isSome(text)) yield* moveAside(text.value, 0)
+      if (Option.isSome(text))
+        yield* moveAside(text.value, "the stored snapshot is damaged: it is not base64")
     } else if (Option.isSome(stored.right)) {
       const result = journal.scan(stored.right.value, journal.SNAPSHOT_MAGIC, state.snapshot)
-      if (result.stop !== "end") yield* moveAside(stored.right.value, result.records)
+      if (result.stop !== "end" || result.repaired > 0) {
+        yield* moveAside(stored.right.value, common.describeDamage("the stored snapshot", result, "end"))
+      }
     }
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     const loaded = yield* common.decodeEntries(codecs, state.live(now, context.capacity), key)

@@ -2,6 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { PersistenceError } from "../CacheError.js"
+import { randomSuffix, TEMPORARY_INFIX } from "./persistCommon.js"
 
 // Locks held by this process, by absolute path: a lock file naming our own pid but absent from
 // this set was left by an earlier process that had the same pid (a container restarted as pid 1).
@@ -38,19 +39,25 @@ const isAlreadyExists = (error: { readonly _tag: string; readonly reason?: strin
  * Creates the lock file with our pid already in it: written under a temporary name, then hard-linked
  * to the lock's name, which fails if the lock exists. Creating it exclusively and then writing
  * would leave a moment where another opener finds it empty and takes it for abandoned. Where hard
- * links are not supported, falls back to that exclusive create.
+ * links are not supported, or the temporary file cannot be made, falls back to that exclusive
+ * create.
+ *
+ * The temporary name is unpredictable and created exclusively ("wx", mode 0600): a symlink planted
+ * there makes the create fail instead of redirecting the write.
  */
 const create = (fs: FileSystem.FileSystem, lockPath: string) => {
-  const temporary = `${lockPath}.${process.pid}.tmp`
+  const temporary = `${lockPath}${TEMPORARY_INFIX}${randomSuffix()}`
   const content = `${process.pid}\n`
-  return fs.writeFileString(temporary, content, { mode: 0o600 }).pipe(
-    Effect.zipRight(fs.link(temporary, lockPath)),
-    Effect.ensuring(Effect.ignore(fs.remove(temporary))),
-    Effect.catchAll((error) =>
-      isAlreadyExists(error)
-        ? Effect.fail(error)
-        : fs.writeFileString(lockPath, content, { flag: "wx", mode: 0o600 })
-    )
+  const exclusive = fs.writeFileString(lockPath, content, { flag: "wx", mode: 0o600 })
+  return fs.writeFileString(temporary, content, { flag: "wx", mode: 0o600 }).pipe(
+    Effect.matchEffect({
+      onFailure: () => exclusive,
+      onSuccess: () =>
+        fs.link(temporary, lockPath).pipe(
+          Effect.ensuring(Effect.ignore(fs.remove(temporary))),
+          Effect.catchAll((error) => (isAlreadyExists(error) ? Effect.fail(error) : exclusive))
+        )
+    })
   )
 }
 

@@ -288,3 +288,60 @@ export const runEntries =
   <K, V>(runtime: Runtime.Runtime<never>, context: OpenContext<K, V>) =>
   (): ReadonlyArray<PersistedEntry<K, V>> =>
     Runtime.runSync(runtime)(context.entries)
+
+/**
+ * Sixteen random hex digits from the platform's cryptographic generator: temporary names that
+ * another user of the machine cannot predict (the Effect `Random` service is a seeded PRNG).
+ *
+ * @internal
+ */
+export const randomSuffix = (): string => {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8))
+  let out = ""
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0")
+  return out
+}
+
+/**
+ * What goes between a file's name and the random suffix of a temporary file written for it.
+ *
+ * @internal
+ */
+export const TEMPORARY_INFIX = ".tmp-"
+
+/**
+ * Whether `name`, in the cache file's directory, is a temporary file of the cache file named
+ * `base`: the names written now (`<base>.tmp-<random>`, `<base>.journal.tmp-<random>`,
+ * `<base>.lock.tmp-<random>`) and the fixed ones of earlier versions (`<base>.tmp`,
+ * `<base>.journal.tmp`, `<base>.lock.<pid>.tmp`).
+ *
+ * @internal
+ */
+export const isTemporaryOf = (base: string, name: string): boolean => {
+  if (!name.startsWith(base)) return false
+  const rest = name.slice(base.length)
+  return /^(\.journal|\.lock)?\.tmp(-[0-9a-f]{16})?$/.test(rest) || /^\.lock\.\d+\.tmp$/.test(rest)
+}
+
+/**
+ * What a load found wrong in a file, for the warning that reports it. `whole` is how a sound file of
+ * this kind ends (`"end"` for a snapshot, `"eof"` for a journal).
+ *
+ * @internal
+ */
+export const describeDamage = (what: string, result: journal.ScanResult, whole: journal.Stop): string => {
+  const lost = result.stop !== whole
+  const parts: Array<string> = []
+  if (result.repaired === 1) {
+    parts.push("repaired 1 record whose length was damaged (its checksum confirms it)")
+  } else if (result.repaired > 1) {
+    parts.push(`repaired ${result.repaired} records whose length was damaged (their checksums confirm them)`)
+  }
+  if (lost) {
+    parts.push(`kept the ${result.records} records before it`)
+    if (result.lostAfter > 0) {
+      parts.push(`lost the damaged record and the ${result.lostAfter} valid records after it`)
+    }
+  }
+  return `${what} is damaged${lost ? ` at byte ${result.validLength}` : ""}: ${parts.join("; ")}`
+}

@@ -10,6 +10,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import type * as Scope from "effect/Scope"
 import type { InvalidOption, PersistenceError } from "../CacheError.js"
 
@@ -77,3 +78,22 @@ export interface Persistence<K, V, E, R> {
     context: OpenContext<K, V>
   ) => Effect.Effect<Backend<K, V, E>, PersistenceError | InvalidOption, Scope.Scope | R>
 }
+
+/**
+ * What a backend's background writer reports after each round of writing: the error it ended
+ * with, if any.
+ */
+export interface FlushRound {
+  readonly error: PersistenceError | undefined
+}
+
+/**
+ * Observes the rounds of the background writer of every cache opened where it is set (read when
+ * the cache opens). For tests: a test that moves the `TestClock` waits for the round that the move
+ * started, instead of waiting some real time and hoping the disk was fast enough.
+ *
+ * @internal
+ */
+export const currentFlushObserver: FiberRef.FiberRef<(round: FlushRound) => void> = FiberRef.unsafeMake(
+  (_round: FlushRound) => {}
+)

@@ -31,7 +31,9 @@ describe("redisKey", () => {
     fc.jsonValue(),
     fc.bigInt(),
     fc.constant(undefined),
-    fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean()))
+    fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean())),
+    // Names that plain assignment would treat specially.
+    fc.dictionary(fc.constantFrom("__proto__", "constructor", "toString", "a"), fc.integer())
   )
 
   it("keeps string keys as they are, and escapes the marker", () => {
@@ -50,6 +52,18 @@ describe("redisKey", () => {
         expect(Either.getOrThrow(encodeKey(decodeKey(ea)))).toBe(ea)
       })
     )
+  })
+
+  it("keeps an own __proto__ property of a key (and every other name) through decoding", () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const key = JSON.parse(`{"${name}":0,"a":[{"${name}":1}]}`)
+      const encoded = Either.getOrThrow(encodeKey(key))
+      const decoded = decodeKey(encoded) as Record<string, unknown>
+      expect(Object.keys(decoded)).toEqual([name, "a"].sort())
+      expect(Object.getOwnPropertyDescriptor(decoded, name)?.value).toBe(0)
+      expect(Either.getOrThrow(encodeKey(decoded))).toBe(encoded)
+      expect(Equal.equals(decoded, decodeKey(encoded))).toBe(true)
+    }
   })
 
   it("treats Data structs with the same fields as one key, whatever their order", () => {

@@ -158,7 +158,8 @@ const parse = (parser: Parser): unknown => {
     }
     case "{": {
       parser.at++
-      const fields: Record<string, unknown> = {}
+      // Defined, not assigned: assigning "__proto__" would set the prototype instead of a property.
+      const fields: Record<string, unknown> = Object.create(null)
       let first = true
       while (parser.text[parser.at] !== "}") {
         if (!first) expect(parser, ",")
@@ -167,10 +168,16 @@ const parse = (parser: Parser): unknown => {
         const name = JSON.parse(parser.text.slice(parser.at, end)) as string
         parser.at = end
         expect(parser, ":")
-        fields[name] = parse(parser)
+        Object.defineProperty(fields, name, {
+          value: parse(parser),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
       }
       parser.at++
-      return Data.struct(fields)
+      // Not `Data.struct`, which copies by assignment and would drop an own "__proto__" again.
+      return Data.unsafeStruct(fields)
     }
     default:
       throw new SyntaxError(`unexpected ${JSON.stringify(tag)} at ${parser.at} in an encoded key`)

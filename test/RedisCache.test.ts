@@ -3,7 +3,7 @@ import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, Stre
 import * as fc from "fast-check"
 import { afterAll, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
-import { decodeKey, encodeKey } from "../src/internal/redisKey.js"
+import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
@@ -256,17 +256,17 @@ describe.skipIf(!available)("RedisCache", () => {
         const raw = server.client()
         yield* a.set("k", "v")
         yield* a.set("forever", "v", { timeToLive: Duration.infinity })
-        const pttl = yield* Effect.promise(() => raw.pttl(`${prefix}k`))
+        const pttl = yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}k`))
         expect(pttl).toBeGreaterThan(0)
         expect(pttl).toBeLessThanOrEqual(250)
-        expect(yield* Effect.promise(() => raw.pttl(`${prefix}forever`))).toBe(-1)
+        expect(yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}forever`))).toBe(-1)
         // b's L1 copy takes the time Redis has left, not a fresh one.
         expect(yield* b.get("k")).toEqual(Option.some("v"))
         const left = Option.getOrThrow(yield* b.remainingTtl("k"))
         expect(Duration.toMillis(left)).toBeLessThanOrEqual(250)
         expect(yield* b.remainingTtl("forever")).toEqual(Option.some(Duration.infinity))
         yield* millis(350)
-        expect(yield* Effect.promise(() => raw.exists(`${prefix}k`))).toBe(0)
+        expect(yield* Effect.promise(() => raw.exists(`${keyPrefix(prefix)}k`))).toBe(0)
         expect(yield* a.get("k")).toEqual(Option.none())
         expect(yield* b.get("k")).toEqual(Option.none())
         expect(yield* b.get("forever")).toEqual(Option.some("v"))
@@ -311,6 +311,36 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  it.scopedLive("no prefix reaches the keys of another, even one it begins", () =>
+    Effect.gen(function* () {
+      const base = freshPrefix("nested")
+      const names = ["app", "app2", "app:", "app:x", "ap", "app*", "app\\"]
+      const caches = yield* Effect.forEach(names, (name) => make<string, string>(`${base}${name}`))
+      for (const [i, cache] of caches.entries()) {
+        yield* cache.set("keep", names[i]!)
+        yield* cache.set(`only-${names[i]}`, names[i]!)
+        yield* cache.getOrCompute(`computed-${names[i]}`, Effect.succeed(names[i]!))
+      }
+      for (const [i, cache] of caches.entries()) {
+        expect(yield* cache.size).toBe(3)
+        expect([...(yield* cache.keys)].sort()).toEqual(
+          ["keep", `only-${names[i]}`, `computed-${names[i]}`].sort()
+        )
+        expect((yield* cache.values).every((value) => value === names[i])).toBe(true)
+      }
+      // Clearing each in turn leaves every other untouched, in Redis and in L1.
+      for (const [i, cache] of caches.entries()) {
+        yield* cache.clear
+        expect(yield* cache.size).toBe(0)
+        for (const [j, other] of caches.entries()) {
+          if (j <= i) continue
+          expect(yield* other.size).toBe(3)
+          expect(yield* other.get("keep")).toEqual(Option.some(names[j]))
+        }
+      }
+    })
+  )
+
   it.scopedLive("size, keys, values and entries read the whole prefix in Redis", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("scan")
@@ -335,7 +365,7 @@ describe.skipIf(!available)("RedisCache", () => {
       const prefix = freshPrefix("decode")
       const cache = yield* make<string, string>(prefix)
       const raw = server.client()
-      yield* Effect.promise(() => raw.set(`${prefix}bad`, Buffer.from([0xff, 0x00, 0x13])))
+      yield* Effect.promise(() => raw.set(`${keyPrefix(prefix)}bad`, Buffer.from([0xff, 0x00, 0x13])))
       expect(yield* cache.get("bad")).toEqual(Option.none())
       expect(yield* cache.getOrCompute("bad", Effect.succeed("fresh"))).toBe("fresh")
       expect(yield* cache.get("bad")).toEqual(Option.some("fresh"))
@@ -396,12 +426,12 @@ describe.skipIf(!available)("RedisCache", () => {
       peer.request({ op: "getOrCompute", key: "k", computeMillis: 10_000 }).catch(() => {})
       const raw = server.client()
       yield* eventually(
-        Effect.promise(() => raw.keys(`${prefix}*`)),
+        Effect.promise(() => raw.keys(`${keyPrefix(prefix)}*`)),
         (keys) => keys.length > 0
       )
       // ...and dies with it.
       yield* Effect.promise(() => peer.kill())
-      const lockLeft = yield* Effect.promise(() => raw.pttl(`${prefix}\u0000lock:k`))
+      const lockLeft = yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}\u0000lock:k`))
       expect(lockLeft).toBeGreaterThan(0)
       const start = Date.now()
       const value = yield* local.getOrCompute("k", Effect.succeed("computed here"))
@@ -490,6 +520,7 @@ describe.skipIf(!available)("RedisCache", () => {
       const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
         [{ capacity: 0 }, "capacity"],
         [{ prefix: "" }, "prefix"],
+        [{ prefix: "a\u0000b" }, "prefix"],
         [{ timeToLive: -1 }, "timeToLive"],
         [{ lockTimeToLive: Duration.infinity }, "lockTimeToLive"],
         [{ whenUnavailable: "maybe" as any }, "whenUnavailable"]
@@ -539,7 +570,7 @@ describe.skipIf(!available)("RedisCache", () => {
         const raw = own.client()
         const landed = yield* eventually(
           Effect.flatMap(Effect.either(cache.set("probe", "p")), () =>
-            Effect.promise(() => raw.get(`${prefix}probe`).catch(() => null))
+            Effect.promise(() => raw.get(`${keyPrefix(prefix)}probe`).catch(() => null))
           ),
           (value) => value !== null,
           10_000
@@ -566,7 +597,7 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(yield* cache.get("a")).toEqual(Option.none())
         expect(yield* cache.get("b")).toEqual(Option.none())
         yield* cache.set("a", "after")
-        expect(yield* Effect.promise(() => own.client().get(`${prefix}a`))).not.toBeNull()
+        expect(yield* Effect.promise(() => own.client().get(`${keyPrefix(prefix)}a`))).not.toBeNull()
         // Subscribed again: another instance's write drops this one's L1 copy.
         const other = yield* makeOwn<string>(prefix)
         expect(yield* cache.get("a")).toEqual(Option.some("after"))

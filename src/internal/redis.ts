@@ -34,7 +34,7 @@ import type * as RedisCache from "../RedisCache.js"
 import * as codec from "./codec.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
-import { decodeKey, encodeKey, LOCK_NAMESPACE, matchPrefix } from "./redisKey.js"
+import { decodeKey, encodeKey, keyPrefix, LOCK_NAMESPACE, matchPrefix, PREFIX_END } from "./redisKey.js"
 
 const DEFAULT_PREFIX = "effect-lru-cache:"
 const DEFAULT_LOCK_TIME_TO_LIVE = Duration.seconds(10)
@@ -140,6 +140,8 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   readonly instanceId = randomUUID()
   readonly timeToLive: Duration.Duration
   private readonly channel: string
+  /** What every Redis key of this cache begins with. */
+  private readonly keyPrefix: string
   /** Bumped by every write and invalidation: a read from Redis fills L1 only if it did not move. */
   private epoch = 0
   /** Set while Redis is unavailable, so that an outage is logged once, not once per operation. */
@@ -170,6 +172,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     this.timeToLive = Duration.millis(config.timeToLive)
     this.prefix = config.prefix
     this.channel = `${config.prefix}invalidations`
+    this.keyPrefix = keyPrefix(config.prefix)
   }
 
   pipe() {
@@ -300,7 +303,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 
   private redisKey(encoded: string): string {
-    return this.config.prefix + encoded
+    return this.keyPrefix + encoded
   }
 
   private message(kind: MessageKind, encoded?: string): string {
@@ -720,7 +723,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** Every cache key of the prefix in Redis (lock keys left out), each once. */
   private scanKeys(method: string): Effect.Effect<ReadonlyArray<string>, RedisError> {
     const pattern = matchPrefix(this.config.prefix)
-    const lockPrefix = this.config.prefix + LOCK_NAMESPACE
+    const lockPrefix = this.keyPrefix + LOCK_NAMESPACE
     const keys = new Set<string>()
     const step = (cursor: string): Effect.Effect<ReadonlyArray<string>, RedisError> =>
       Effect.flatMap(
@@ -748,11 +751,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
                 if (Option.isNone(key)) return Effect.succeedNone
                 const decoded = this.config.codec.decode(bytes)
                 return Either.isLeft(decoded)
-                  ? this.undecodable(
-                      method,
-                      redisKey.slice(this.config.prefix.length),
-                      decoded.left.description
-                    )
+                  ? this.undecodable(method, redisKey.slice(this.keyPrefix.length), decoded.left.description)
                   : Effect.succeedSome([key.value, decoded.right] as const)
               })
           )
@@ -776,7 +775,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** The cache key of a Redis key under the prefix; `None` for a key this cache did not write. */
   private cacheKey(redisKey: string): Option.Option<K> {
     try {
-      return Option.some(decodeKey(redisKey.slice(this.config.prefix.length)) as K)
+      return Option.some(decodeKey(redisKey.slice(this.keyPrefix.length)) as K)
     } catch {
       return Option.none()
     }
@@ -888,9 +887,12 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
         ? Infinity
         : yield* decodeDuration("timeToLive", options.timeToLive, true)
     const prefix: unknown = options.prefix ?? DEFAULT_PREFIX
-    if (typeof prefix !== "string" || prefix.length === 0) {
-      // An empty prefix would make `clear` remove every key of the database.
-      return yield* Either.left(invalid("prefix", "must be a non-empty string", prefix))
+    if (typeof prefix !== "string" || prefix.length === 0 || prefix.includes(PREFIX_END)) {
+      // An empty prefix would make `clear` remove every key of the database; the character that
+      // ends the prefix in Redis keys cannot be part of it.
+      return yield* Either.left(
+        invalid("prefix", "must be a non-empty string without the character \\u0000", prefix)
+      )
     }
     const whenUnavailable: unknown = options.whenUnavailable ?? "serveFromL1"
     if (whenUnavailable !== "serveFromL1" && whenUnavailable !== "fail") {

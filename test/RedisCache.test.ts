@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, Stream } from "effect"
+import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, type Scope } from "effect"
 import * as fc from "fast-check"
-import { afterAll, beforeAll } from "vitest"
+import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
+import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
 import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
 
 let counter = 0
@@ -92,9 +93,12 @@ const canonicalize = (value: unknown): unknown => {
   if (typeof value === "number") return `number:${Object.is(value, -0) ? 0 : value}`
   if (Array.isArray(value)) return value.map(canonicalize)
   if (typeof value === "object" && value !== null) {
-    return Object.keys(value)
-      .sort()
-      .map((k) => [k, canonicalize((value as Record<string, unknown>)[k])])
+    // Tagged, so that an empty object and an empty array stay apart.
+    return {
+      object: Object.keys(value)
+        .sort()
+        .map((k) => [k, canonicalize((value as Record<string, unknown>)[k])])
+    }
   }
   return value
 }
@@ -108,12 +112,33 @@ describe.skipIf(!available)("RedisCache", () => {
     await server?.stop()
   })
 
+  /**
+   * A test on the live clock (Redis expires keys on wall time), with its logs captured: a test that
+   * provokes a warning asserts it with {@link expectWarnings}; any other warning fails the test.
+   */
+  const live = (name: string, body: () => Effect.Effect<unknown, unknown, Scope.Scope>) =>
+    it.scopedLive(name, () => captureLogs(body()))
+
+  afterEach(() => {
+    expect(warnings(takeLogs())).toEqual([])
+  })
+
+  /** Takes the logs captured so far; the warnings among them must match `expected`, in order. */
+  const expectWarnings = (...expected: Array<RegExp>): Array<Log> => {
+    const logs = takeLogs()
+    const found = warnings(logs)
+    expect(found.map((log) => log.message)).toEqual(expected.map((pattern) => expect.stringMatching(pattern)))
+    return logs
+  }
+
+  const peerLog = (level: string, message: string) => record({ level, message })
+
   const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
     RedisCache.make<K, V>({ capacity: 100, connection: { path: server.socket }, prefix, ...options })
 
   const withPeer = <A, E>(options: Record<string, unknown>, use: (peer: Peer) => Effect.Effect<A, E>) =>
     Effect.acquireUseRelease(
-      Effect.promise(() => spawnPeer(server.socket, options)),
+      Effect.promise(() => spawnPeer(server.socket, options, peerLog)),
       use,
       (peer) => Effect.promise(() => peer.close())
     )
@@ -121,7 +146,7 @@ describe.skipIf(!available)("RedisCache", () => {
   const ask = (peer: Peer, request: Parameters<Peer["request"]>[0]) =>
     Effect.promise(() => peer.request(request))
 
-  it.scopedLive("serves L1, L2 and misses, and counts each", () =>
+  live("serves L1, L2 and misses, and counts each", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("basics")
       const a = yield* make<string, { n: number; at: Date }>(prefix)
@@ -143,7 +168,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("holds at most capacity entries in L1, all of them in Redis", () =>
+  live("holds at most capacity entries in L1, all of them in Redis", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("capacity")
       const cache = yield* make<string, number>(prefix, { capacity: 2 })
@@ -162,7 +187,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("two instances in two processes see each other's sets and deletes", () =>
+  live("two instances in two processes see each other's sets and deletes", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("peers")
       const local = yield* make<string, string>(prefix)
@@ -195,15 +220,13 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("reports other instances' invalidations of L1 copies as events", () =>
+  live("reports other instances' invalidations of L1 copies as events", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("events")
       const a = yield* make<string, number>(prefix)
       const b = yield* make<string, number>(prefix)
-      const events = yield* Effect.fork(
-        Stream.runCollect(Stream.take(b.events, 2)).pipe(Effect.timeout(Duration.seconds(3)))
-      )
-      yield* millis(10)
+      // Subscribed before anything happens: no event can be missed.
+      const subscription = yield* b.subscribe
       // Each step waits for b to receive a's invalidation, so that b's L1 holds what it should.
       const invalidations = (n: number) => eventually(b.stats, (stats) => stats.invalidations >= n)
       yield* a.set("k", 1)
@@ -213,7 +236,9 @@ describe.skipIf(!available)("RedisCache", () => {
       yield* invalidations(2)
       yield* b.get("k")
       yield* a.delete("k")
-      const received = Array.from(yield* Fiber.join(events))
+      const received = yield* Effect.all([subscription.take, subscription.take]).pipe(
+        Effect.timeout(Duration.seconds(3))
+      )
       expect(received).toEqual([
         { key: "k", value: 1, cause: "replaced" },
         { key: "k", value: 2, cause: "deleted" }
@@ -221,7 +246,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("reads racing writes end with the last write everywhere", () =>
+  live("reads racing writes end with the last write everywhere", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("race")
       const writer = yield* make<string, number>(prefix)
@@ -246,7 +271,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("lets Redis enforce the time to live", () =>
+  live("lets Redis enforce the time to live", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const prefix = freshPrefix("ttl")
@@ -265,6 +290,7 @@ describe.skipIf(!available)("RedisCache", () => {
         const left = Option.getOrThrow(yield* b.remainingTtl("k"))
         expect(Duration.toMillis(left)).toBeLessThanOrEqual(250)
         expect(yield* b.remainingTtl("forever")).toEqual(Option.some(Duration.infinity))
+        // Real time on purpose: Redis expires keys on its own clock.
         yield* millis(350)
         expect(yield* Effect.promise(() => raw.exists(`${keyPrefix(prefix)}k`))).toBe(0)
         expect(yield* a.get("k")).toEqual(Option.none())
@@ -274,7 +300,7 @@ describe.skipIf(!available)("RedisCache", () => {
     )
   )
 
-  it.scopedLive("a time to live of zero or less stores nothing and removes the key everywhere", () =>
+  live("a time to live of zero or less stores nothing and removes the key everywhere", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("zero")
       const a = yield* make<string, string>(prefix)
@@ -287,7 +313,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("clear removes its own prefix only, and other instances drop their L1", () =>
+  live("clear removes its own prefix only, and other instances drop their L1", () =>
     Effect.gen(function* () {
       // A prefix with glob characters: unescaped, `glob*:` would also match `globby:`.
       const mine = `${freshPrefix("clear")}glob*:`
@@ -311,7 +337,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("no prefix reaches the keys of another, even one it begins", () =>
+  live("no prefix reaches the keys of another, even one it begins", () =>
     Effect.gen(function* () {
       const base = freshPrefix("nested")
       const names = ["app", "app2", "app:", "app:x", "ap", "app*", "app\\"]
@@ -341,7 +367,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("size, keys, values and entries read the whole prefix in Redis", () =>
+  live("size, keys, values and entries read the whole prefix in Redis", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("scan")
       type Key = { readonly id: number; readonly region: string }
@@ -360,7 +386,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("a value that cannot be decoded is a miss, logged and counted", () =>
+  live("a value that cannot be decoded is a miss, logged and counted", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("decode")
       const cache = yield* make<string, string>(prefix)
@@ -372,10 +398,14 @@ describe.skipIf(!available)("RedisCache", () => {
       const stats = yield* cache.stats
       expect(stats.decodeFailures).toBe(2)
       expect(stats.misses).toBe(2)
+      expectWarnings(
+        /RedisCache\.get: the value of .*bad.* cannot be decoded/,
+        /RedisCache\.getOrCompute: the value/
+      )
     })
   )
 
-  it.scopedLive("a value the codec cannot encode fails the write and changes nothing", () =>
+  live("a value the codec cannot encode fails the write and changes nothing", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("encode")
       const cache = yield* make<string, unknown>(prefix)
@@ -386,7 +416,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("getOrCompute computes once across two processes", () =>
+  live("getOrCompute computes once across two processes", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("stampede")
       const local = yield* make<string, string>(prefix)
@@ -417,11 +447,13 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("takes the lock over when its holder dies", () =>
+  live("takes the lock over when its holder dies", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("holder")
       const local = yield* make<string, string>(prefix)
-      const peer = yield* Effect.promise(() => spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }))
+      const peer = yield* Effect.promise(() =>
+        spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }, peerLog)
+      )
       // The peer takes the lock and would compute for 10 s...
       peer.request({ op: "getOrCompute", key: "k", computeMillis: 10_000 }).catch(() => {})
       const raw = server.client()
@@ -443,21 +475,29 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("waits at most lockWait for a live holder, then computes itself", () =>
+  live("waits at most lockWait for a live holder, then computes itself", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("lockWait")
       const holder = yield* make<string, string>(prefix)
       const waiter = yield* make<string, string>(prefix, { lockWait: Duration.millis(200) })
       const slow = yield* Effect.fork(holder.getOrCompute("k", Effect.as(millis(3000), "slow")))
-      yield* millis(50)
+      const raw = server.client()
+      // Once the holder has the lock, the waiter can only wait for it.
+      yield* eventually(
+        Effect.promise(() => raw.exists(`${keyPrefix(prefix)}\u0000lock:k`)),
+        (n) => n === 1
+      )
       const start = Date.now()
       expect(yield* waiter.getOrCompute("k", Effect.succeed("fast"))).toBe("fast")
       expect(Date.now() - start).toBeLessThan(1500)
       yield* Fiber.interrupt(slow)
+      expectWarnings(
+        /RedisCache\.getOrCompute: waited 200 ms for another instance to compute .*; computing here/
+      )
     })
   )
 
-  it.scopedLive("getOrCompute shares a failure with the callers waiting, and stores nothing", () =>
+  live("getOrCompute shares a failure with the callers waiting, and stores nothing", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("failure")
       const cache = yield* make<string, string>(prefix)
@@ -477,7 +517,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("memoization works over it unchanged, across instances", () =>
+  live("memoization works over it unchanged, across instances", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("memo")
       const a = yield* make<string, MemoCache.Entry>(prefix)
@@ -497,13 +537,14 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("make fails with RedisError when Redis is unreachable and whenUnavailable is fail", () =>
+  live("make fails with RedisError when Redis is unreachable and whenUnavailable is fail", () =>
     Effect.gen(function* () {
       const connection = { path: `${server.socket}.missing` }
       const exit = yield* Effect.exit(
         Effect.scoped(RedisCache.make({ capacity: 10, connection, whenUnavailable: "fail" }))
       )
       expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "RedisError" })
+      expectWarnings()
       const degraded = yield* Effect.scoped(
         Effect.gen(function* () {
           const cache = yield* RedisCache.make<string, number>({ capacity: 10, connection })
@@ -512,10 +553,14 @@ describe.skipIf(!available)("RedisCache", () => {
         })
       )
       expect(degraded).toEqual(Option.some(1))
+      expectWarnings(
+        /RedisCache\.make: cannot connect to Redis at .*missing.*; serving from this process's cache \(L1\) until Redis is reachable/,
+        /RedisCache\.set: Redis is unreachable .*; serving from this process's cache \(L1\) until Redis is back/
+      )
     })
   )
 
-  it.live("rejects invalid options with InvalidOption naming the option", () =>
+  live("rejects invalid options with InvalidOption naming the option", () =>
     Effect.gen(function* () {
       const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
         [{ capacity: 0 }, "capacity"],
@@ -535,7 +580,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("closes its connections with the scope", () =>
+  live("closes its connections with the scope", () =>
     Effect.gen(function* () {
       const raw = server.client()
       const names = Effect.promise(() => raw.client("LIST")).pipe(
@@ -578,7 +623,7 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(landed).not.toBeNull()
       })
 
-    it.scopedLive("serves from L1 meanwhile, then recovers by itself and drops L1", () =>
+    live("serves from L1 meanwhile, then recovers by itself and drops L1", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("outage")
         const cache = yield* makeOwn<string>(prefix)
@@ -591,8 +636,16 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(yield* cache.getOrCompute("c", Effect.succeed("computed"))).toBe("computed")
         expect(yield* cache.get("missing")).toEqual(Option.none())
         expect((yield* cache.stats).unavailable).toBeGreaterThan(0)
+        expectWarnings(
+          // Whether the client has seen the connection close yet decides which of the two it says.
+          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache \(L1\) until Redis is back/
+        )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: "RedisCache: Redis is reachable again; L1 dropped"
+        })
         // The new server is empty, and L1 was dropped on reconnection.
         expect(yield* cache.get("a")).toEqual(Option.none())
         expect(yield* cache.get("b")).toEqual(Option.none())
@@ -608,13 +661,14 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
 
-    it.scopedLive("starts without Redis when serving from L1, and connects when it comes", () =>
+    live("starts without Redis when serving from L1, and connects when it comes", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("late")
         yield* Effect.promise(() => own.kill())
         const cache = yield* makeOwn<string>(prefix)
         yield* cache.set("a", "local")
         expect(yield* cache.get("a")).toEqual(Option.some("local"))
+        expectWarnings(/RedisCache\.make: cannot connect to Redis/, /RedisCache\.set: Redis is unreachable/)
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
         expect(yield* cache.get("a")).toEqual(Option.none())
@@ -628,7 +682,7 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
 
-    it.scopedLive("fails with RedisError meanwhile when asked to, then recovers by itself", () =>
+    live("fails with RedisError meanwhile when asked to, then recovers by itself", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("outage-fail")
         const cache = yield* makeOwn<string>(prefix, { whenUnavailable: "fail" })
@@ -641,6 +695,9 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(failed(yield* Effect.exit(cache.delete("a")))).toBe(true)
         // Reads have no error channel: they answer as an empty cache, not from a possibly stale L1.
         expect(yield* cache.get("a")).toEqual(Option.none())
+        expectWarnings(
+          /RedisCache\.set: Redis (is unreachable|command failed).*; failing until Redis is back/
+        )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
         yield* cache.set("b", "after")

@@ -126,8 +126,20 @@ export interface Peer {
 
 const peerProgram = fileURLToPath(new URL("./peer.ts", import.meta.url))
 
-/** Spawns a peer process running a `RedisCache` with the given options, once it is ready. */
-export const spawnPeer = async (socket: string, options: Record<string, unknown>): Promise<Peer> => {
+/** A log line of a peer, with its level (`WARN`, `INFO`...). */
+export type PeerLogSink = (level: string, line: string) => void
+
+const printPeerLog: PeerLogSink = (_level, line) => process.stderr.write(`${line}\n`)
+
+/**
+ * Spawns a peer process running a `RedisCache` with the given options, once it is ready. Its log
+ * lines go to `onLog` (printed on stderr by default).
+ */
+export const spawnPeer = async (
+  socket: string,
+  options: Record<string, unknown>,
+  onLog: PeerLogSink = printPeerLog
+): Promise<Peer> => {
   const child = spawn(process.execPath, ["--import", "tsx", peerProgram, socket, JSON.stringify(options)], {
     stdio: ["pipe", "pipe", "inherit"]
   })
@@ -137,7 +149,7 @@ export const spawnPeer = async (socket: string, options: Record<string, unknown>
   createInterface({ input: child.stdout! }).on("line", (line) => {
     if (!line.startsWith("{")) {
       // The peer's log lines (Effect's logger writes to stdout).
-      process.stderr.write(`[peer ${child.pid}] ${line}\n`)
+      onLog(/level=(\w+)/.exec(line)?.[1] ?? "INFO", `[peer ${child.pid}] ${line}`)
       return
     }
     const message = JSON.parse(line)

@@ -405,6 +405,68 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("has, peek, remainingTtl and get agree on every kind of entry", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("agree")
+      const writer = yield* make<unknown, string>(prefix)
+      const raw = server.client()
+      const rawKey = (key: unknown) => keyPrefix(prefix) + Either.getOrThrow(encodeKey(key))
+      const keys: Array<unknown> = [
+        "plain",
+        "expiring",
+        "undecodable",
+        "hash",
+        "list",
+        "missing",
+        1,
+        -0,
+        Data.struct({ id: 1 }),
+        Data.tuple("a", 2),
+        { id: 2 },
+        [1, "b"],
+        new Date(0),
+        2n,
+        null
+      ]
+      for (const key of keys) {
+        if (key === "missing") continue
+        if (key === "expiring") yield* writer.set(key, "v", { timeToLive: Duration.minutes(1) })
+        else yield* writer.set(key, "v")
+      }
+      yield* Effect.promise(() => raw.set(rawKey("undecodable"), Buffer.from([0xff, 0x00, 0x13])))
+      yield* Effect.promise(() => raw.del(rawKey("hash"), rawKey("list")))
+      yield* Effect.promise(() => raw.hset(rawKey("hash"), "field", "v"))
+      yield* Effect.promise(() => raw.rpush(rawKey("list"), "v"))
+      // A fresh instance reads Redis; the writer reads its L1 first (after the raw writes, which
+      // sent no invalidation, its L1 still holds "v" for those keys: not what is compared here).
+      const reader = yield* make<unknown, string>(prefix)
+      for (const key of keys) {
+        const answers = {
+          has: yield* reader.has(key),
+          peek: Option.isSome(yield* reader.peek(key)),
+          remainingTtl: Option.isSome(yield* reader.remainingTtl(key)),
+          get: Option.isSome(yield* reader.get(key))
+        }
+        const expected = !["undecodable", "hash", "list", "missing"].includes(key as string)
+        expect({ key, ...answers }).toEqual({
+          key,
+          has: expected,
+          peek: expected,
+          remainingTtl: expected,
+          get: expected
+        })
+        // Once in L1, the same answers.
+        expect(yield* reader.has(key)).toBe(expected)
+        expect(Option.isSome(yield* reader.remainingTtl(key))).toBe(expected)
+      }
+      // Six reads of each of the three bad entries, each logged; none of them an outage.
+      const logged = warnings(takeLogs()).map((log) => log.message)
+      expect(logged).toHaveLength(18)
+      for (const message of logged) expect(message).toMatch(/cannot be decoded .*; counted as a miss/)
+      expect((yield* reader.stats).unavailable).toBe(0)
+    })
+  )
+
   live("a value the codec cannot encode fails the write and changes nothing", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("encode")
@@ -658,6 +720,34 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(yield* eventually(cache.get("a"), (v) => Equal.equals(v, Option.some("again")))).toEqual(
           Option.some("again")
         )
+      })
+    )
+
+    live("a key of another Redis type is a bad value, not an outage, and a later outage is logged", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("wrongtype")
+        const cache = yield* makeOwn<string>(prefix)
+        const raw = own.client()
+        yield* Effect.promise(() => raw.hset(`${keyPrefix(prefix)}hash`, "field", "v"))
+        yield* Effect.promise(() => raw.rpush(`${keyPrefix(prefix)}list`, "v"))
+        expect(yield* cache.get("hash")).toEqual(Option.none())
+        expect(yield* cache.getOrCompute("list", Effect.succeed("fresh"))).toBe("fresh")
+        // The computed value replaced the list.
+        expect(yield* Effect.promise(() => raw.type(`${keyPrefix(prefix)}list`))).toBe("string")
+        expect(yield* cache.get("list")).toEqual(Option.some("fresh"))
+        expect(yield* cache.stats).toMatchObject({ decodeFailures: 2, misses: 2, unavailable: 0 })
+        expectWarnings(
+          /RedisCache\.get: the value of .*hash.* cannot be decoded \(it is a Redis hash, not a string\)/,
+          /RedisCache\.getOrCompute: the value of .*list.* cannot be decoded \(it is a Redis list, not a string\)/
+        )
+        yield* Effect.promise(() => own.kill())
+        yield* Effect.either(cache.set("a", "during"))
+        expectWarnings(
+          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache/
+        )
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        takeLogs()
       })
     )
 

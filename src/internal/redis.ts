@@ -52,18 +52,30 @@ const CONNECTION_DEFAULTS: RedisOptions = {
   retryStrategy: (attempt) => Math.min(attempt * 50, 1000)
 }
 
+/**
+ * A key of another Redis type (a hash, a list...) is answered with its type's name rather than
+ * read: `GET` would fail with WRONGTYPE, which is a bad value, not an outage.
+ */
 const SCRIPTS = {
+  /** The value with its PTTL; false if there is none; the type's name if it is not a string. */
   getWithTtl: {
     numberOfKeys: 1,
-    lua: `local v = redis.call("GET", KEYS[1])
-if not v then return false end
-return {v, redis.call("PTTL", KEYS[1])}`
+    lua: `local t = redis.call("TYPE", KEYS[1]).ok
+if t == "none" then return false end
+if t ~= "string" then return t end
+return {redis.call("GET", KEYS[1]), redis.call("PTTL", KEYS[1])}`
   },
-  /** The value with its PTTL if there is one (and ARGV[3] is "1"); else 1 if the lock was taken, 0 if not. */
+  /**
+   * If ARGV[3] is "1": the value with its PTTL, or the type's name if it is not a string. Else (or
+   * if there is no value) 1 if the lock was taken, 0 if not.
+   */
   claim: {
     numberOfKeys: 2,
-    lua: `local v = redis.call("GET", KEYS[1])
-if v and ARGV[3] == "1" then return {v, redis.call("PTTL", KEYS[1])} end
+    lua: `if ARGV[3] == "1" then
+  local t = redis.call("TYPE", KEYS[1]).ok
+  if t == "string" then return {redis.call("GET", KEYS[1]), redis.call("PTTL", KEYS[1])} end
+  if t ~= "none" then return t end
+end
 if redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2], "NX") then return 1 end
 return 0`
   },
@@ -81,14 +93,14 @@ return 0`
 
 /** The commands `defineCommand` adds for {@link SCRIPTS}. */
 interface Scripts {
-  getWithTtlBuffer(key: string): Promise<[Buffer, number] | null>
+  getWithTtlBuffer(key: string): Promise<[Buffer, number] | Buffer | null>
   claimBuffer(
     key: string,
     lockKey: string,
     token: string,
     lockMillis: number,
     readValue: "1" | "0"
-  ): Promise<[Buffer, number] | 0 | 1>
+  ): Promise<[Buffer, number] | Buffer | 0 | 1>
   releaseLock(key: string, token: string): Promise<number>
   renewLock(key: string, token: string, millis: number): Promise<number>
 }
@@ -318,7 +330,9 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return Effect.flatMap(
       this.command(method, () => this.client.getWithTtlBuffer(this.redisKey(encoded))),
       (reply) => {
-        if (reply === null || reply[1] === -2) return Effect.succeedNone
+        if (reply === null) return Effect.succeedNone
+        if (!Array.isArray(reply)) return this.undecodable(method, encoded, wrongType(reply))
+        if (reply[1] === -2) return Effect.succeedNone
         const decoded = this.config.codec.decode(reply[0])
         if (Either.isLeft(decoded)) {
           return this.undecodable(method, encoded, decoded.left.description)
@@ -559,6 +573,12 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
           ),
           (reply): Effect.Effect<Claim<V>, RedisError> => {
             if (reply === 1) return Effect.succeed({ _tag: "Locked", token })
+            if (Buffer.isBuffer(reply)) {
+              return Effect.zipRight(
+                this.undecodable("getOrCompute", encoded, wrongType(reply)),
+                attempt(start, false)
+              )
+            }
             if (reply !== 0) {
               const decoded = this.config.codec.decode(reply[0])
               if (Either.isLeft(decoded)) {
@@ -634,13 +654,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
         (local) =>
           local
             ? Effect.succeed(true)
-            : this.readOrLocal(
-                Effect.map(
-                  this.command("has", () => this.client.exists(this.redisKey(encoded))),
-                  (count) => count > 0
-                ),
-                Effect.succeed(false)
-              )
+            : this.readOrLocal(Effect.map(this.lookup("has", encoded), Option.isSome), Effect.succeed(false))
       )
     )
   }
@@ -672,11 +686,10 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
             ? Effect.succeed(local)
             : this.readOrLocal(
                 Effect.map(
-                  this.command("remainingTtl", () => this.client.pttl(this.redisKey(encoded))),
-                  (millis) =>
-                    millis === -2
-                      ? Option.none()
-                      : Option.some(millis < 0 ? Duration.infinity : Duration.millis(millis))
+                  this.lookup("remainingTtl", encoded),
+                  Option.map(({ expiresIn }) =>
+                    expiresIn === Infinity ? Duration.infinity : Duration.millis(expiresIn)
+                  )
                 ),
                 Effect.succeedNone
               )
@@ -861,6 +874,9 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     if (!this.config.serveFromL1) Runtime.runSync(this.runtime)(this.clearLocal)
   }
 }
+
+/** Why a key of another Redis type is no value: `type` is the name `TYPE` gave. */
+const wrongType = (type: Buffer): string => `it is a Redis ${type.toString()}, not a string`
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const result: Array<ReadonlyArray<A>> = []

@@ -82,6 +82,14 @@ export interface Options<V> {
    * computing the value itself. Default: 30 seconds.
    */
   readonly lockWait?: Duration.DurationInput | undefined
+  /**
+   * How often this instance checks that invalidations still reach it: it publishes a heartbeat on a
+   * channel of its own and expects it back through its subscription within this interval. When one
+   * does not come back although Redis took it (the subscription stalled, the socket still open), L1
+   * is dropped with a warning and bypassed (reads go to Redis) until one does. Bounds how long a
+   * stalled subscription can serve stale values. Finite. Default: 1 second.
+   */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
 }
 
 /**

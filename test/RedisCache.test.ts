@@ -7,6 +7,7 @@ import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
+import { type RedisProxy, startProxy, subscriber } from "./redis/proxy.js"
 import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
 
 let counter = 0
@@ -616,8 +617,8 @@ describe.skipIf(!available)("RedisCache", () => {
       )
       expect(degraded).toEqual(Option.some(1))
       expectWarnings(
-        /RedisCache\.make: cannot connect to Redis at .*missing.*; serving from this process's cache \(L1\) until Redis is reachable/,
-        /RedisCache\.set: Redis is unreachable .*; serving from this process's cache \(L1\) until Redis is back/
+        // One outage, logged once.
+        /RedisCache\.make: cannot connect to Redis at .*missing.*; serving from this process's cache \(L1\) until Redis is reachable/
       )
     })
   )
@@ -658,6 +659,105 @@ describe.skipIf(!available)("RedisCache", () => {
       expect((yield* eventually(names, (list) => list.length === before)).length).toBe(before)
     })
   )
+
+  describe("when a connection stalls (the socket stays open, nothing arrives)", () => {
+    const withProxy = Effect.acquireRelease(
+      Effect.promise(() => startProxy(server.socket)),
+      (proxy) => Effect.promise(() => proxy.close())
+    )
+    const stall = (proxy: RedisProxy, which?: Parameters<RedisProxy["stall"]>[0]) =>
+      Effect.acquireRelease(
+        Effect.sync(() => proxy.stall(which)),
+        () => Effect.sync(() => proxy.resume())
+      )
+
+    live('"fail" stops serving L1 at the first command that times out', () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("stall-fail")
+        const proxy = yield* withProxy
+        const cache = yield* make<string, string>(prefix, {
+          whenUnavailable: "fail",
+          connection: { path: proxy.socket, commandTimeout: 200 },
+          // Only the commands are under test here.
+          heartbeatInterval: Duration.minutes(10)
+        })
+        const other = yield* make<string, string>(prefix)
+        yield* cache.set("k", "old")
+        expect(yield* cache.get("k")).toEqual(Option.some("old"))
+        yield* stall(proxy)
+        yield* other.set("k", "new")
+        const write = yield* Effect.exit(cache.set("unrelated", "x"))
+        expect(Exit.isFailure(write) && Cause.squash(write.cause)).toMatchObject({ _tag: "RedisError" })
+        // The stale copy is gone: an empty cache's answer, not "old".
+        expect(yield* cache.get("k")).toEqual(Option.none())
+        expect(yield* cache.peek("k")).toEqual(Option.none())
+        expect(yield* cache.has("k")).toBe(false)
+        expectWarnings(
+          /RedisCache\.set: Redis command failed: Command timed out; failing until Redis is back/
+        )
+        proxy.resume()
+        expect(yield* eventually(cache.get("k"), Option.isSome)).toEqual(Option.some("new"))
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: expect.stringMatching(/Redis answers again/)
+        })
+        // A later stall is logged again.
+        yield* stall(proxy)
+        yield* Effect.exit(cache.set("unrelated", "y"))
+        expectWarnings(/RedisCache\.set: Redis command failed: Command timed out/)
+        proxy.resume()
+        yield* eventually(Effect.exit(cache.set("unrelated", "z")), Exit.isSuccess)
+        takeLogs()
+      })
+    )
+
+    live("a stalled subscription is noticed: L1 is dropped and bypassed until invalidations arrive", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("stall-invalidations")
+        const proxy = yield* withProxy
+        const cache = yield* make<string, string>(prefix, {
+          connection: { path: proxy.socket },
+          heartbeatInterval: Duration.millis(100)
+        })
+        const other = yield* make<string, string>(prefix)
+        yield* cache.set("k", "old")
+        expect(yield* cache.get("k")).toEqual(Option.some("old"))
+        expect((yield* cache.stats).localHits).toBe(1)
+        yield* stall(proxy, subscriber)
+        yield* other.set("k", "new")
+        // Bounded: the heartbeat that does not come back is noticed within two intervals.
+        const noticed = yield* eventually(
+          Effect.sync(() => takeLogs()),
+          (logs) => warnings(logs).length > 0,
+          10_000
+        )
+        expect(warnings(noticed).map((log) => log.message)).toEqual([
+          expect.stringMatching(/invalidations .* did not arrive within 100 ms; L1 dropped and bypassed/)
+        ])
+        // Redis answers; L1, which missed the invalidation, is not used.
+        expect(yield* cache.get("k")).toEqual(Option.some("new"))
+        expect(yield* cache.get("k")).toEqual(Option.some("new"))
+        yield* other.set("k", "newer")
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect((yield* cache.stats).localHits).toBe(1)
+        proxy.resume()
+        const restored = yield* eventually(
+          Effect.sync(() => takeLogs()),
+          (logs) => logs.some((log) => /invalidations arrive again/.test(log.message)),
+          10_000
+        )
+        expect(warnings(restored)).toEqual([])
+        // L1 serves again, and invalidations reach it.
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect((yield* cache.stats).localHits).toBe(2)
+        yield* other.set("k", "newest")
+        expect(yield* eventually(cache.get("k"), (v) => Equal.equals(v, Option.some("newest")))).toEqual(
+          Option.some("newest")
+        )
+      })
+    )
+  })
 
   describe("when Redis goes away", () => {
     let own: RedisServer
@@ -758,7 +858,7 @@ describe.skipIf(!available)("RedisCache", () => {
         const cache = yield* makeOwn<string>(prefix)
         yield* cache.set("a", "local")
         expect(yield* cache.get("a")).toEqual(Option.some("local"))
-        expectWarnings(/RedisCache\.make: cannot connect to Redis/, /RedisCache\.set: Redis is unreachable/)
+        expectWarnings(/RedisCache\.make: cannot connect to Redis/)
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
         expect(yield* cache.get("a")).toEqual(Option.none())

@@ -39,6 +39,7 @@ import { decodeKey, encodeKey, keyPrefix, LOCK_NAMESPACE, matchPrefix, PREFIX_EN
 const DEFAULT_PREFIX = "effect-lru-cache:"
 const DEFAULT_LOCK_TIME_TO_LIVE = Duration.seconds(10)
 const DEFAULT_LOCK_WAIT = Duration.seconds(30)
+const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 /** Waiters are woken by the holder's invalidation; polling only covers a holder that died or failed. */
 const LOCK_POLL_MILLIS = 50
 const SCAN_COUNT = 1000
@@ -137,6 +138,7 @@ interface Config<V> {
   readonly serveFromL1: boolean
   readonly lockTimeToLive: number
   readonly lockWait: number
+  readonly heartbeatInterval: number
 }
 
 const millisOf = (timeToLive: Duration.DurationInput): number =>
@@ -152,12 +154,25 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   readonly instanceId = randomUUID()
   readonly timeToLive: Duration.Duration
   private readonly channel: string
+  /** Where this instance sends its heartbeats to itself, through its subscription. */
+  readonly heartbeatChannel: string
   /** What every Redis key of this cache begins with. */
   private readonly keyPrefix: string
   /** Bumped by every write and invalidation: a read from Redis fills L1 only if it did not move. */
   private epoch = 0
   /** Set while Redis is unavailable, so that an outage is logged once, not once per operation. */
   private degraded = false
+  /**
+   * Cleared when a heartbeat sent through Redis did not come back through the subscription in time:
+   * invalidations may be lost, so L1 is neither read nor filled until one comes back.
+   */
+  private trusted = true
+  /** Whether losing the trust was logged as a warning (a silent stall), so that its end is logged too. */
+  private distrustLogged = false
+  private heartbeats = 0
+  private heartbeatArrived:
+    | { readonly sequence: number; readonly arrived: Deferred.Deferred<void> }
+    | undefined
   private readonly running = new Map<string, Deferred.Deferred<V, unknown>>()
   /** Computations waiting for another instance's value, by encoded key. */
   private readonly waiting = new Map<string, Set<() => void>>()
@@ -175,6 +190,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   constructor(
     private readonly config: Config<V>,
     private readonly client: Client,
+    private readonly subscriber: Client,
     private readonly state: Ref.Ref<Lru<string, Entry<K, V>>>,
     private readonly removals: PubSub.PubSub<Removal<K, V>>,
     private readonly scope: Scope.Scope,
@@ -184,6 +200,8 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     this.timeToLive = Duration.millis(config.timeToLive)
     this.prefix = config.prefix
     this.channel = `${config.prefix}invalidations`
+    // No prefix's channel can be this: a UUID does not end with "invalidations".
+    this.heartbeatChannel = `${this.channel}:${this.instanceId}`
     this.keyPrefix = keyPrefix(config.prefix)
   }
 
@@ -211,6 +229,14 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return this.modify((state, now) => [f(state, now), state])
   }
 
+  /** Reads L1 for a key, or answers `untrusted` while L1 may be stale (see `trusted`). */
+  private readLocal<A>(
+    f: (state: Lru<string, Entry<K, V>>, now: number) => A,
+    untrusted: A
+  ): Effect.Effect<A> {
+    return Effect.suspend(() => (this.trusted ? this.read(f) : Effect.succeed(untrusted)))
+  }
+
   /** Publishes what made `next`; `relabel` names the cause when another instance deleted a key. */
   private publish(next: Lru<string, Entry<K, V>>, relabel: RemovalCause | undefined): void {
     const removed = lru.lastRemoved(next)
@@ -223,11 +249,25 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     }
   }
 
+  /** After Redis took a write: L1 keeps the value only while it can trust invalidations. */
+  private setConfirmed(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.trusted ? this.setLocal(encoded, key, value, expiresIn) : this.removeLocal(encoded)
+    )
+  }
+
   private setLocal(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
     return this.modify((state, now) => [
       undefined,
       lru.setAt(state, encoded, { key, value }, now, now + expiresIn)
     ])
+  }
+
+  /** An L1 hit (which makes the key most recent), unless L1 cannot be trusted. */
+  private getLocal(encoded: string): Effect.Effect<Option.Option<Entry<K, V>>> {
+    return Effect.suspend(() =>
+      this.trusted ? this.modify((state, now) => lru.get(state, encoded, now)) : Effect.succeedNone
+    )
   }
 
   private removeLocal(encoded: string, relabel?: RemovalCause): Effect.Effect<boolean> {
@@ -244,7 +284,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** Puts a value read from Redis in L1, unless a write or an invalidation happened since `epoch`. */
   private fill(encoded: string, key: K, value: V, expiresIn: number, epoch: number): Effect.Effect<void> {
     return this.modify((state, now) =>
-      epoch === this.epoch
+      epoch === this.epoch && this.trusted
         ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
         : [undefined, state]
     )
@@ -253,6 +293,10 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   // --- Redis -------------------------------------------------------------------------------------
 
   private command<A>(method: string, run: () => Promise<A>): Effect.Effect<A, RedisError> {
+    return Effect.tap(this.attempt(method, run), () => this.answered)
+  }
+
+  private attempt<A>(method: string, run: () => Promise<A>): Effect.Effect<A, RedisError> {
     return Effect.tryPromise({
       try: run,
       catch: (cause) =>
@@ -284,17 +328,55 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     )
   }
 
-  /** Counts an operation Redis could not serve, and logs the first of an outage. */
-  private unavailable(error: RedisError): Effect.Effect<void> {
+  /**
+   * Counts an operation Redis could not serve, and logs the first of an outage. With
+   * `whenUnavailable: "fail"`, drops L1 at once: a command that failed or timed out while the socket
+   * stays open (a stall, a partition) means invalidations may be stuck too.
+   */
+  private unavailable(error: RedisError, operation = true): Effect.Effect<void> {
     return Effect.suspend(() => {
-      this.unavailableCount++
-      if (this.degraded) return Effect.void
+      if (operation) this.unavailableCount++
+      const drop = this.config.serveFromL1 ? Effect.void : this.dropLocal
+      if (this.degraded) return drop
+      this.degraded = true
+      return Effect.zipRight(
+        drop,
+        Effect.logWarning(
+          this.config.serveFromL1
+            ? `${error.message}; serving from this process's cache (L1) until Redis is back`
+            : `${error.message}; failing until Redis is back`
+        )
+      )
+    })
+  }
+
+  /** `make` could not connect: the outage starts now, and is logged once, here. */
+  startDegraded(error: RedisError): Effect.Effect<void> {
+    return Effect.suspend(() => {
       this.degraded = true
       return Effect.logWarning(
-        this.config.serveFromL1
-          ? `${error.message}; serving from this process's cache (L1) until Redis is back`
-          : `${error.message}; failing until Redis is back`
+        `${error.message}; serving from this process's cache (L1) until Redis is reachable`
       )
+    })
+  }
+
+  /**
+   * A command succeeded. Ends an outage that ended without a reconnection (a stall): L1 is dropped,
+   * as on reconnection, since it may hold local writes or have missed invalidations.
+   */
+  private get answered(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.degraded) return Effect.void
+      this.degraded = false
+      return Effect.zipRight(this.dropLocal, Effect.logInfo("RedisCache: Redis answers again; L1 dropped"))
+    })
+  }
+
+  /** Drops L1, and keeps reads in flight from putting what they read in it. */
+  private get dropLocal(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.epoch++
+      return this.clearLocal
     })
   }
 
@@ -386,33 +468,30 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
 
   get(key: K): Effect.Effect<Option.Option<V>> {
     return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
-      Effect.flatMap(
-        this.modify((state, now) => lru.get(state, encoded, now)),
-        (local): Effect.Effect<Option.Option<V>> => {
-          if (Option.isSome(local)) {
-            this.localHits++
-            return Effect.succeed(Option.some(local.value.value))
-          }
-          const epoch = this.epoch
-          return this.readOrLocal(
-            Effect.flatMap(this.lookup("get", encoded), (found) => {
-              if (Option.isNone(found)) {
-                this.misses++
-                return Effect.succeedNone
-              }
-              this.remoteHits++
-              return Effect.as(
-                this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
-                Option.some(found.value.value)
-              )
-            }),
-            Effect.sync(() => {
-              this.misses++
-              return Option.none()
-            })
-          )
+      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<Option.Option<V>> => {
+        if (Option.isSome(local)) {
+          this.localHits++
+          return Effect.succeed(Option.some(local.value.value))
         }
-      )
+        const epoch = this.epoch
+        return this.readOrLocal(
+          Effect.flatMap(this.lookup("get", encoded), (found) => {
+            if (Option.isNone(found)) {
+              this.misses++
+              return Effect.succeedNone
+            }
+            this.remoteHits++
+            return Effect.as(
+              this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
+              Option.some(found.value.value)
+            )
+          }),
+          Effect.sync(() => {
+            this.misses++
+            return Option.none()
+          })
+        )
+      })
     )
   }
 
@@ -458,7 +537,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
           {
             onFailure: (error) =>
               this.degrade(error, this.setLocal(encoded, key, value, timeToLive), this.removeLocal(encoded)),
-            onSuccess: () => this.setLocal(encoded, key, value, timeToLive)
+            onSuccess: () => this.setConfirmed(encoded, key, value, timeToLive)
           }
         )
       )
@@ -494,29 +573,26 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     options?: LruCache.ComputeOptions<V>
   ): Effect.Effect<V, RedisError | E2, R> {
     return Effect.flatMap(this.encodeKey("getOrCompute", key), (encoded) =>
-      Effect.flatMap(
-        this.modify((state, now) => lru.get(state, encoded, now)),
-        (local): Effect.Effect<V, RedisError | E2, R> => {
-          if (Option.isSome(local)) {
-            this.localHits++
-            return Effect.succeed(local.value.value)
-          }
-          const running = this.running.get(encoded)
-          if (running !== undefined) {
-            this.misses++
-            return Deferred.await(running as Deferred.Deferred<V, RedisError | E2>)
-          }
-          const deferred = Deferred.unsafeMake<V, RedisError | E2>(FiberId.none)
-          this.running.set(encoded, deferred as Deferred.Deferred<V, unknown>)
-          const load = Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(Effect.exit(restore(this.load(encoded, key, compute, options))), (exit) => {
-              this.running.delete(encoded)
-              return Deferred.done(deferred, exit)
-            })
-          )
-          return Effect.zipRight(Effect.forkIn(load, this.scope), Deferred.await(deferred))
+      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<V, RedisError | E2, R> => {
+        if (Option.isSome(local)) {
+          this.localHits++
+          return Effect.succeed(local.value.value)
         }
-      )
+        const running = this.running.get(encoded)
+        if (running !== undefined) {
+          this.misses++
+          return Deferred.await(running as Deferred.Deferred<V, RedisError | E2>)
+        }
+        const deferred = Deferred.unsafeMake<V, RedisError | E2>(FiberId.none)
+        this.running.set(encoded, deferred as Deferred.Deferred<V, unknown>)
+        const load = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Effect.exit(restore(this.load(encoded, key, compute, options))), (exit) => {
+            this.running.delete(encoded)
+            return Deferred.done(deferred, exit)
+          })
+        )
+        return Effect.zipRight(Effect.forkIn(load, this.scope), Deferred.await(deferred))
+      })
     )
   }
 
@@ -650,7 +726,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   has(key: K): Effect.Effect<boolean> {
     return Effect.flatMap(this.encodeKey("has", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.has(state, encoded, now)),
+        this.readLocal((state, now) => lru.has(state, encoded, now), false),
         (local) =>
           local
             ? Effect.succeed(true)
@@ -662,7 +738,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   peek(key: K): Effect.Effect<Option.Option<V>> {
     return Effect.flatMap(this.encodeKey("peek", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.peek(state, encoded, now)),
+        this.readLocal((state, now) => lru.peek(state, encoded, now), Option.none()),
         (local) =>
           Option.isSome(local)
             ? Effect.succeed(Option.some(local.value.value))
@@ -680,7 +756,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   remainingTtl(key: K): Effect.Effect<Option.Option<Duration.Duration>> {
     return Effect.flatMap(this.encodeKey("remainingTtl", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.remainingTtl(state, encoded, now)),
+        this.readLocal((state, now) => lru.remainingTtl(state, encoded, now), Option.none()),
         (local) =>
           Option.isSome(local)
             ? Effect.succeed(local)
@@ -838,6 +914,75 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
 
   // --- connection events -------------------------------------------------------------------------
 
+  // --- liveness of the subscription --------------------------------------------------------------
+
+  /**
+   * One heartbeat: published on this instance's own channel, it must come back through the
+   * subscription within `heartbeatInterval`. If Redis took it but it did not come back, the
+   * subscription is stalled and invalidations are lost: L1 is dropped and bypassed until one does.
+   * If Redis did not take it, that is an outage like any other.
+   */
+  get heartbeat(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const sequence = ++this.heartbeats
+      const arrived = Deferred.unsafeMake<void>(FiberId.none)
+      this.heartbeatArrived = { sequence, arrived }
+      const interval = Duration.millis(this.config.heartbeatInterval)
+      return Effect.matchEffect(
+        this.command("heartbeat", () => this.client.publish(this.heartbeatChannel, String(sequence))),
+        {
+          onFailure: (error) => this.unavailable(error, false),
+          onSuccess: (receivers) =>
+            receivers === 0
+              ? this.distrust(`the subscription to ${JSON.stringify(this.channel)} is not in place`)
+              : Effect.matchEffect(Effect.timeout(Deferred.await(arrived), interval), {
+                  onFailure: () =>
+                    this.distrust(
+                      `invalidations from other instances did not arrive within ${this.config.heartbeatInterval} ms`
+                    ),
+                  onSuccess: () => this.trust
+                })
+        }
+      )
+    })
+  }
+
+  /** A heartbeat came back. Runs in the subscriber's event handler. */
+  onHeartbeat(payload: string): void {
+    const expected = this.heartbeatArrived
+    if (expected !== undefined && payload === String(expected.sequence)) {
+      Deferred.unsafeDone(expected.arrived, Exit.void)
+    }
+  }
+
+  private distrust(reason: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.trusted) return Effect.void
+      this.trusted = false
+      // A subscription that is reconnecting is no surprise (and L1 is dropped when it is back); one
+      // whose connection looks fine but delivers nothing is.
+      this.distrustLogged = this.subscriber.status === "ready"
+      const message = `RedisCache: ${reason}; L1 dropped and bypassed until they arrive again`
+      return Effect.zipRight(
+        this.dropLocal,
+        this.distrustLogged ? Effect.logWarning(message) : Effect.logDebug(message)
+      )
+    })
+  }
+
+  private get trust(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.trusted) return Effect.void
+      this.trusted = true
+      const message = "RedisCache: invalidations arrive again; L1 in use again"
+      // L1 was bypassed meanwhile, but may hold what was written locally while Redis was away.
+      return Effect.zipRight(
+        this.dropLocal,
+        this.distrustLogged ? Effect.logInfo(message) : Effect.logDebug(message)
+      )
+    })
+  }
+
   /** Applies another instance's invalidation. Runs in the subscriber's event handler. */
   onMessage(payload: string): void {
     const space = payload.indexOf(" ")
@@ -934,6 +1079,11 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
       false
     )
     const lockWait = yield* decodeDuration("lockWait", options.lockWait ?? DEFAULT_LOCK_WAIT, false)
+    const heartbeatInterval = yield* decodeDuration(
+      "heartbeatInterval",
+      options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+      false
+    )
     return {
       capacity,
       timeToLive,
@@ -942,7 +1092,8 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
       codec: valueCodec as Codec<V>,
       serveFromL1: whenUnavailable === "serveFromL1",
       lockTimeToLive,
-      lockWait
+      lockWait,
+      heartbeatInterval
     }
   })
 
@@ -1019,10 +1170,11 @@ export const make = <K, V>(
     const state = yield* Ref.make(lru.empty<string, Entry<K, V>>(config.capacity))
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")
-    const cache = new RedisCacheImpl<K, V>(config, client, state, removals, scope, runtime)
+    const cache = new RedisCacheImpl<K, V>(config, client, subscriber, state, removals, scope, runtime)
     const channel = `${config.prefix}invalidations`
     subscriber.on("message", (from: string, payload: string) => {
       if (from === channel) cache.onMessage(payload)
+      else if (from === cache.heartbeatChannel) cache.onHeartbeat(payload)
     })
     // Subscribed by hand on every connection rather than by ioredis' resubscription, so that a first
     // connection made after `make` returned (Redis was down at the start) subscribes too. Once `make`
@@ -1030,7 +1182,7 @@ export const make = <K, V>(
     let started = false
     const subscribed = Deferred.unsafeMake<void>(FiberId.none)
     subscriber.on("ready", () => {
-      subscriber.subscribe(channel).then(
+      subscriber.subscribe(channel, cache.heartbeatChannel).then(
         () => {
           if (started) cache.onReconnect()
           Deferred.unsafeDone(subscribed, Exit.void)
@@ -1054,16 +1206,13 @@ export const make = <K, V>(
       { concurrency: "unbounded", discard: true }
     )
     yield* Effect.ensuring(
-      config.serveFromL1
-        ? Effect.catchAll(connected, (error) =>
-            Effect.logWarning(
-              `${error.message}; serving from this process's cache (L1) until Redis is reachable`
-            )
-          )
-        : connected,
+      config.serveFromL1 ? Effect.catchAll(connected, (error) => cache.startDegraded(error)) : connected,
       Effect.sync(() => {
         started = true
       })
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(cache.heartbeat, Schedule.spaced(Duration.millis(config.heartbeatInterval)))
     )
     return cache
   })

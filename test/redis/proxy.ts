@@ -39,11 +39,10 @@ export const startProxy = async (target: string): Promise<RedisProxy> => {
   const socket = join(directory, "proxy.sock")
   const links = new Set<Link>()
   let stalled: ((connection: ProxiedConnection) => boolean) | undefined
-  const isStalled = (link: Link) => link.held.length > 0 || (stalled !== undefined && stalled(link))
+  const isStalled = (link: Link) => link.held.length > 0 || stalled?.(link) === true
   const forward = (link: Link, to: Socket, data: Buffer) => {
-    if (isStalled(link)) {
-      link.held.push({ to, data })
-    } else to.write(data)
+    if (isStalled(link)) link.held.push({ to, data })
+    else to.write(data)
   }
   const server = createServer((client) => {
     const upstream = createConnection(target)

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, type Scope } from "effect"
+import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Logger, Option, type Scope } from "effect"
 import * as fc from "fast-check"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
+import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
@@ -659,6 +660,129 @@ describe.skipIf(!available)("RedisCache", () => {
       expect((yield* eventually(names, (list) => list.length === before)).length).toBe(before)
     })
   )
+
+  describe("credentials", () => {
+    // Every character that ends a part of a URL, unencoded.
+    const SECRET = "s3cr@t:pa/ss#w?rd"
+    const WRONG = `wr@ng:${SECRET}`
+    const fragments = [SECRET, "s3cr", "pa/ss", "w?rd", "wr@ng"]
+    let guarded: RedisServer
+    let tcp: RedisProxy
+    beforeAll(async () => {
+      guarded = await startServer({ requirepass: SECRET })
+      tcp = await startProxy(guarded.socket)
+    })
+    afterAll(async () => {
+      await tcp?.close()
+      await guarded?.stop()
+    })
+
+    /** Everything a program could print of an error: message, JSON, `Cause.pretty`, `Logger.json`. */
+    const printed = (error: unknown) =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const json = Logger.replace(
+          Logger.defaultLogger,
+          Logger.map(Logger.jsonLogger, (line) => {
+            lines.push(line)
+          })
+        )
+        yield* Effect.provide(Effect.logError("failed", Cause.fail(error)), json)
+        yield* Effect.provide(Effect.logError(error), json)
+        // The same lines went to the test's own logger too.
+        const captured = takeLogs().map((log) => log.message)
+        expect(captured).toHaveLength(2)
+        return [
+          String(error),
+          JSON.stringify(error),
+          Cause.pretty(Cause.fail(error)),
+          ...lines,
+          ...captured
+        ].join("\n")
+      })
+
+    const expectNoSecret = (text: string) => {
+      for (const fragment of fragments) expect(text).not.toContain(fragment)
+    }
+
+    const failedMake = (connection: string | RedisCache.Options<unknown>["connection"]) =>
+      Effect.flip(
+        Effect.scoped(
+          RedisCache.make({ capacity: 10, connection, whenUnavailable: "fail", prefix: "secret:" })
+        )
+      )
+
+    live("a wrong password in ioredis options reaches no error and no log", () =>
+      Effect.gen(function* () {
+        const error = yield* failedMake({ path: guarded.socket, password: WRONG })
+        expect(error).toMatchObject({ _tag: "RedisError", message: expect.stringMatching(/WRONGPASS/) })
+        const text = yield* printed(error)
+        expect(text).toMatch(/WRONGPASS/)
+        expectNoSecret(text)
+      })
+    )
+
+    live("a wrong password written unencoded in a URL reaches no error and no log", () =>
+      Effect.gen(function* () {
+        const error = yield* failedMake(`redis://default:${WRONG}@127.0.0.1:${tcp.port}/0`)
+        expect(error.message).toContain(`redis://***@127.0.0.1:${tcp.port}/0`)
+        expect(error.message).toMatch(/WRONGPASS/)
+        expectNoSecret(yield* printed(error))
+      })
+    )
+
+    live("nor in the warning of a cache that starts anyway", () =>
+      Effect.gen(function* () {
+        const cache = yield* RedisCache.make<string, string>({
+          capacity: 10,
+          connection: `redis://default:${WRONG}@127.0.0.1:${tcp.port}?db=0`,
+          prefix: freshPrefix("secret")
+        })
+        yield* cache.set("k", "v")
+        const logs = takeLogs()
+        expect(warnings(logs)).toHaveLength(1)
+        expectNoSecret(JSON.stringify(logs))
+      })
+    )
+
+    live("an unencoded password in a URL connects", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("secret")
+        const cache = yield* make<string, string>(prefix, {
+          connection: `redis://default:${SECRET}@127.0.0.1:${tcp.port}`
+        })
+        yield* cache.set("k", "v")
+        expect(yield* Effect.promise(() => guarded.client().get(`${keyPrefix(prefix)}k`))).not.toBeNull()
+      })
+    )
+
+    it("redacts credentials and query strings from any URL, and scrubs causes", () => {
+      const cases: Array<[string, string]> = [
+        [`redis://default:${SECRET}@host:6379/0`, "redis://***@host:6379/0"],
+        [`rediss://${SECRET}@host`, "rediss://***@host"],
+        [`redis://:${encodeURIComponent(SECRET)}@host:1`, "redis://***@host:1"],
+        [`redis://host:1?password=${encodeURIComponent(SECRET)}`, "redis://host:1?***"],
+        [`default:${SECRET}@host:6379`, "***@host:6379"],
+        ["redis://host:6379", "redis://host:6379"],
+        ["/run/redis.sock", "/run/redis.sock"]
+      ]
+      for (const [url, described] of cases) {
+        expect(describeConnection(url)).toBe(described)
+        expect(describeConnection(normalizeUrl(url))).toBe(described)
+      }
+      expect(new URL(normalizeUrl(`redis://default:${SECRET}@host:6379/0`)).password).toBe(
+        encodeURIComponent(SECRET)
+      )
+      const raw = Object.assign(new Error(`ERR for ${SECRET} and ${encodeURIComponent(SECRET)}`), {
+        code: "ERR",
+        command: { name: "auth", args: ["default", SECRET] }
+      })
+      const safe = sanitizeCause(raw, [SECRET, encodeURIComponent(SECRET)])
+      expect(safe).toMatchObject({ message: "ERR for *** and ***", code: "ERR" })
+      expect(JSON.stringify(safe)).not.toContain(SECRET)
+      expect("command" in safe).toBe(false)
+    })
+  })
 
   describe("when a connection stalls (the socket stays open, nothing arrives)", () => {
     const withProxy = Effect.acquireRelease(

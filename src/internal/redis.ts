@@ -132,7 +132,10 @@ type Claim<V> =
 interface Config<V> {
   readonly capacity: number
   readonly timeToLive: number
+  /** With the credentials of a URL percent-encoded (see {@link normalizeUrl}). */
   readonly connection: string | RedisOptions
+  /** What must never reach an error, a log line or a span. */
+  readonly secrets: ReadonlyArray<string>
   readonly prefix: string
   readonly codec: Codec<V>
   readonly serveFromL1: boolean
@@ -306,7 +309,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
             this.client.status === "ready"
               ? "Redis command failed"
               : `Redis is unreachable (connection ${this.client.status})`,
-          cause
+          cause: sanitizeCause(cause, this.config.secrets)
         })
     })
   }
@@ -1087,7 +1090,8 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
     return {
       capacity,
       timeToLive,
-      connection: connection as string | RedisOptions,
+      connection: typeof connection === "string" ? normalizeUrl(connection) : (connection as RedisOptions),
+      secrets: secretsOf(connection as string | RedisOptions),
       prefix,
       codec: valueCodec as Codec<V>,
       serveFromL1: whenUnavailable === "serveFromL1",
@@ -1102,21 +1106,29 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
 /** Opens a connection that closes with the scope; it reconnects by itself until then. */
 const connect = <V>(config: Config<V>, role: string) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const options: RedisOptions = {
-        ...CONNECTION_DEFAULTS,
-        connectionName: `effect-lru-cache:${role}`,
-        autoResubscribe: false
+    Effect.try({
+      catch: (cause) =>
+        new RedisError({
+          method: METHOD,
+          description: `invalid connection ${describeConnection(config.connection)}`,
+          cause: sanitizeCause(cause, config.secrets)
+        }),
+      try: () => {
+        const options: RedisOptions = {
+          ...CONNECTION_DEFAULTS,
+          connectionName: `effect-lru-cache:${role}`,
+          autoResubscribe: false
+        }
+        const client =
+          typeof config.connection === "string"
+            ? new Redis(config.connection, { ...options, lazyConnect: true })
+            : // ioredis' own `keyPrefix` would not apply to SCAN patterns: `prefix` is the way.
+              new Redis({ ...options, ...config.connection, keyPrefix: "", lazyConnect: true })
+        for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script)
+        // Failures reach the operations as typed errors; without a listener ioredis would print them.
+        client.on("error", () => {})
+        return client as Client
       }
-      const client =
-        typeof config.connection === "string"
-          ? new Redis(config.connection, { ...options, lazyConnect: true })
-          : // ioredis' own `keyPrefix` would not apply to SCAN patterns: `prefix` is the way.
-            new Redis({ ...options, ...config.connection, keyPrefix: "", lazyConnect: true })
-      for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script)
-      // Failures reach the operations as typed errors; without a listener ioredis would print them.
-      client.on("error", () => {})
-      return client as Client
     }),
     (client) =>
       client.status === "ready"
@@ -1147,16 +1159,116 @@ const firstConnect = <V>(client: Client, config: Config<V>): Effect.Effect<void,
       new RedisError({
         method: "RedisCache.make",
         description: `cannot connect to Redis at ${describeConnection(config.connection)}`,
-        cause
+        cause: sanitizeCause(cause, config.secrets)
       })
   })
 
-const describeConnection = (connection: string | RedisOptions): string =>
-  typeof connection === "string"
-    ? connection.replace(/\/\/[^@/]*@/, "//")
-    : connection.path !== undefined
+// --- credentials -----------------------------------------------------------------------------------
+
+/**
+ * A URL cut around its credentials. They lie between "//" and the LAST "@": a password written
+ * unencoded may hold "@", ":", "/", "#" or "?", which a URL parser would take for the end of the
+ * credentials or of the host, leaking the rest into the host name and into error messages.
+ */
+const splitUrl = (
+  url: string
+): { readonly scheme: string; readonly credentials: string; readonly rest: string } | undefined => {
+  // A unix socket path: ioredis reads no credentials from it.
+  if (url.startsWith("/") && !url.startsWith("//")) return undefined
+  // ioredis reads "user:password@host:port", without a scheme, as a URL too.
+  const start = url.indexOf("//") < 0 ? 0 : url.indexOf("//") + 2
+  const at = url.lastIndexOf("@")
+  if (at < start) return undefined
+  return { scheme: url.slice(0, start), credentials: url.slice(start, at), rest: url.slice(at + 1) }
+}
+
+const decodeLeniently = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The URL with its user name and password percent-encoded, as ioredis' parser needs them; those that
+ * were already encoded stay as they were.
+ *
+ * @internal
+ */
+export const normalizeUrl = (url: string): string => {
+  const parts = splitUrl(url)
+  if (parts === undefined) return url
+  const colon = parts.credentials.indexOf(":")
+  const encode = (text: string) => encodeURIComponent(decodeLeniently(text))
+  const credentials =
+    colon < 0
+      ? encode(parts.credentials)
+      : `${encode(parts.credentials.slice(0, colon))}:${encode(parts.credentials.slice(colon + 1))}`
+  return `${parts.scheme}${credentials}@${parts.rest}`
+}
+
+/** The passwords of a connection, in every spelling they may take in a message. */
+const secretsOf = (connection: string | RedisOptions): ReadonlyArray<string> => {
+  const found = new Set<string>()
+  const add = (secret: unknown) => {
+    if (typeof secret !== "string" || secret.length === 0) return
+    found.add(secret)
+    found.add(decodeLeniently(secret))
+    found.add(encodeURIComponent(decodeLeniently(secret)))
+  }
+  if (typeof connection === "string") {
+    const parts = splitUrl(connection)
+    if (parts !== undefined) {
+      const colon = parts.credentials.indexOf(":")
+      add(colon < 0 ? parts.credentials : parts.credentials.slice(colon + 1))
+    }
+    // ioredis also reads options, a password among them, from the query string.
+    const query = connection.indexOf("?", parts === undefined ? 0 : connection.length - parts.rest.length)
+    if (query >= 0) for (const [, value] of new URLSearchParams(connection.slice(query + 1))) add(value)
+  } else {
+    add(connection.password)
+    add(connection.sentinelPassword)
+  }
+  // Longest first, so that a secret holding another is removed whole.
+  return Array.from(found).sort((a, b) => b.length - a.length)
+}
+
+/**
+ * A cause that is safe to keep in an error and to log: the message (with every secret replaced),
+ * the name and the code of the original. Not the original itself: ioredis' errors carry the
+ * command that failed with its arguments, and `AUTH`'s argument is the password.
+ *
+ * @internal
+ */
+export const sanitizeCause = (cause: unknown, secrets: ReadonlyArray<string>): Error => {
+  const scrub = (text: string) =>
+    secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join("***"), text)
+  const safe = new Error(scrub(cause instanceof Error ? cause.message : String(cause)))
+  if (cause instanceof Error) safe.name = cause.name
+  const code: unknown =
+    typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined
+  if (typeof code === "string" || typeof code === "number") Object.assign(safe, { code })
+  return safe
+}
+
+/**
+ * Where a connection goes, for messages: a URL without its credentials or query string (which may
+ * hold a password), or a socket path, or a host and port.
+ *
+ * @internal
+ */
+export const describeConnection = (connection: string | RedisOptions): string => {
+  if (typeof connection !== "string") {
+    return connection.path !== undefined
       ? connection.path
       : `${connection.host ?? "127.0.0.1"}:${connection.port ?? 6379}`
+  }
+  const parts = splitUrl(connection)
+  const address = parts === undefined ? connection : `${parts.scheme}***@${parts.rest}`
+  const end = address.search(/[?#]/)
+  return end < 0 ? address : `${address.slice(0, end)}?***`
+}
 
 /** @internal */
 export const make = <K, V>(

@@ -17,6 +17,8 @@ export interface ProxiedConnection {
 export interface RedisProxy {
   /** The unix socket to connect to instead of the server's. */
   readonly socket: string
+  /** A TCP port on 127.0.0.1 to connect to instead, for `redis://` URLs. */
+  readonly port: number
   /** Holds the traffic of the connections `which` selects (all by default), now and from now on. */
   readonly stall: (which?: (connection: ProxiedConnection) => boolean) => void
   /** Lets every held byte through, and the traffic flow again. */
@@ -63,9 +65,13 @@ export const startProxy = async (target: string): Promise<RedisProxy> => {
       side.on("close", end)
     }
   })
+  const tcp = createServer((client) => server.emit("connection", client))
   await new Promise<void>((resolve) => server.listen(socket, resolve))
+  await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve))
+  const address = tcp.address()
   return {
     socket,
+    port: typeof address === "object" && address !== null ? address.port : 0,
     stall: (which = () => true) => {
       stalled = which
     },
@@ -78,6 +84,7 @@ export const startProxy = async (target: string): Promise<RedisProxy> => {
     close: async () => {
       for (const link of links) for (const side of link.sockets) side.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await new Promise<void>((resolve) => tcp.close(() => resolve()))
       rmSync(directory, { recursive: true, force: true })
     }
   }

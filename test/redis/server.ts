@@ -47,8 +47,12 @@ process.once("exit", () => {
   for (const server of running) server.kill("SIGKILL")
 })
 
-/** Starts `redis-server` and resolves once it answers PING (within 10 s). */
-export const startServer = async (): Promise<RedisServer> => {
+/**
+ * Starts `redis-server` and resolves once it answers PING (within 10 s); with `requirepass`, clients
+ * must authenticate with that password.
+ */
+export const startServer = async (options: { readonly requirepass?: string } = {}): Promise<RedisServer> => {
+  const auth = options.requirepass === undefined ? {} : { password: options.requirepass }
   const directory = mkdtempSync(join(tmpdir(), "effect-lru-cache-redis-"))
   const socket = join(directory, "redis.sock")
   const clients: Array<Redis> = []
@@ -56,13 +60,26 @@ export const startServer = async (): Promise<RedisServer> => {
   const launch = async () => {
     server = spawn(
       "redis-server",
-      ["--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      [
+        "--port",
+        "0",
+        "--unixsocket",
+        socket,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        ...(options.requirepass === undefined ? [] : ["--requirepass", options.requirepass])
+      ],
       { cwd: directory, stdio: "ignore" }
     )
     const started = server
     running.add(started)
     started.once("exit", () => running.delete(started))
     const probe = new Redis({
+      ...auth,
       path: socket,
       lazyConnect: true,
       retryStrategy: () => null,
@@ -89,7 +106,7 @@ export const startServer = async (): Promise<RedisServer> => {
   return {
     socket,
     client: () => {
-      const client = new Redis({ path: socket })
+      const client = new Redis({ ...auth, path: socket })
       client.on("error", () => {})
       clients.push(client)
       return client

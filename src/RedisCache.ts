@@ -109,6 +109,11 @@ export interface RedisCacheStats extends CacheStats {
   readonly unavailable: number
   /** Invalidations received from other instances. */
   readonly invalidations: number
+  /**
+   * Events that a subscriber too far behind did not get: each subscriber holds at most the larger of
+   * 1024 and `capacity` events, and past that loses its oldest (see {@link RedisCache}).
+   */
+  readonly droppedEvents: number
 }
 
 /**
@@ -123,7 +128,9 @@ export interface RedisCacheStats extends CacheStats {
  *   Redis' order rather than by recency; a non-string key comes back rebuilt from its encoding.
  * - `stats`: counted in this process; `size`, `evictions` and `expirations` are those of L1.
  * - `events`: removals from this process's L1, including those caused by other instances'
- *   invalidations (`"replaced"`, `"deleted"`, `"cleared"`) and by reconnection (`"cleared"`).
+ *   invalidations (`"replaced"`, `"deleted"`, `"cleared"`) and by reconnection (`"cleared"`). Each
+ *   subscriber holds at most the larger of 1024 and `capacity` events it has not read; past that,
+ *   its oldest are dropped (sliding) and counted in `stats.droppedEvents`.
  *
  * @since 0.1.0
  * @category models

@@ -189,6 +189,27 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("a subscriber that does not read holds a bounded number of events, the newest", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("events-bound")
+      const cache = yield* make<string, number>(prefix, { capacity: 2 })
+      const idle = yield* cache.subscribe
+      const sets = 1200
+      for (let i = 0; i < sets; i++) yield* cache.set(`k${i}`, i)
+      // Every set after the first two evicts one entry.
+      const evictions = sets - 2
+      const bound = 1024
+      expect(yield* idle.size).toBe(bound)
+      const stats = yield* cache.stats
+      expect(stats.evictions).toBe(evictions)
+      expect(stats.droppedEvents).toBe(evictions - bound)
+      const kept = yield* idle.takeAll
+      expect(kept.pipe((chunk) => Array.from(chunk).map((event) => event.value))).toEqual(
+        Array.from({ length: bound }, (_, i) => evictions - bound + i)
+      )
+    })
+  )
+
   live("two instances in two processes see each other's sets and deletes", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("peers")

@@ -43,6 +43,11 @@ const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 /** Waiters are woken by the holder's invalidation; polling only covers a holder that died or failed. */
 const LOCK_POLL_MILLIS = 50
 const SCAN_COUNT = 1000
+/**
+ * The fewest events a subscriber that does not read can hold before the oldest are dropped; the
+ * bound is at least the capacity, so that a `clear` of a full L1 reaches a subscriber that keeps up.
+ */
+const EVENTS_CAPACITY = 1024
 const MGET_BATCH = 500
 
 const CONNECTION_DEFAULTS: RedisOptions = {
@@ -189,6 +194,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   private invalidations = 0
   private evictions = 0
   private expirations = 0
+  private droppedEvents = 0
 
   constructor(
     private readonly config: Config<V>,
@@ -248,7 +254,12 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
       const cause = relabel !== undefined && removal.cause === "deleted" ? relabel : removal.cause
       if (cause === "evicted") this.evictions++
       else if (cause === "expired") this.expirations++
-      this.removals.unsafeOffer({ key: removal.value.key, value: removal.value.value, cause })
+      const event: Removal<K, V> = { key: removal.value.key, value: removal.value.value, cause }
+      if (!this.removals.unsafeOffer(event) && this.removals.isActive()) {
+        // A subscriber is EVENTS_CAPACITY events behind: the sliding publish drops its oldest.
+        this.droppedEvents++
+        Effect.runSync(PubSub.publish(this.removals, event))
+      }
     }
   }
 
@@ -902,7 +913,8 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
         remoteHits: this.remoteHits,
         decodeFailures: this.decodeFailures,
         unavailable: this.unavailableCount,
-        invalidations: this.invalidations
+        invalidations: this.invalidations,
+        droppedEvents: this.droppedEvents
       }
     })
   }
@@ -1278,7 +1290,10 @@ export const make = <K, V>(
     const config = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const runtime = yield* Effect.runtime<never>()
-    const removals = yield* Effect.acquireRelease(PubSub.unbounded<Removal<K, V>>(), PubSub.shutdown)
+    const removals = yield* Effect.acquireRelease(
+      PubSub.sliding<Removal<K, V>>(Math.max(EVENTS_CAPACITY, config.capacity)),
+      PubSub.shutdown
+    )
     const state = yield* Ref.make(lru.empty<string, Entry<K, V>>(config.capacity))
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")

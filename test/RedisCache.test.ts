@@ -822,7 +822,7 @@ describe.skipIf(!available)("RedisCache", () => {
         const proxy = yield* withProxy
         const cache = yield* make<string, string>(prefix, {
           whenUnavailable: "fail",
-          connection: { path: proxy.socket, commandTimeout: 200 },
+          connection: { path: proxy.socket, commandTimeout: 500 },
           // Only the commands are under test here.
           heartbeatInterval: Duration.minutes(10)
         })

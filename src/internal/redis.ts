@@ -950,13 +950,21 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
           onSuccess: (receivers) =>
             receivers === 0
               ? this.distrust(`the subscription to ${JSON.stringify(this.channel)} is not in place`)
-              : Effect.matchEffect(Effect.timeout(Deferred.await(arrived), interval), {
-                  onFailure: () =>
-                    this.distrust(
-                      `invalidations from other instances did not arrive within ${this.config.heartbeatInterval} ms`
-                    ),
-                  onSuccess: () => this.trust
-                })
+              : Effect.zipRight(
+                  Effect.timeout(Deferred.await(arrived), interval).pipe(
+                    Effect.ignore,
+                    // After the event loop was blocked, timers run before pending I/O is read: let
+                    // the I/O phase pass once, so that a heartbeat already there counts.
+                    Effect.zipRight(afterPendingIo)
+                  ),
+                  Effect.flatMap(Deferred.isDone(arrived), (done) =>
+                    done
+                      ? this.trust
+                      : this.distrust(
+                          `invalidations from other instances did not arrive within ${this.config.heartbeatInterval} ms`
+                        )
+                  )
+                )
         }
       )
     })
@@ -1034,6 +1042,12 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     if (!this.config.serveFromL1) Runtime.runSync(this.runtime)(this.clearLocal)
   }
 }
+
+/** Resumes in the "check" phase of the event loop, after the I/O already pending has been read. */
+const afterPendingIo: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
 
 /** Why a key of another Redis type is no value: `type` is the name `TYPE` gave. */
 const wrongType = (type: Buffer): string => `it is a Redis ${type.toString()}, not a string`

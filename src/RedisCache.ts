@@ -28,7 +28,8 @@ import type { CacheStats, LruCache } from "./LruCache.js"
  *   are dropped with the rest of L1 when Redis is back.
  * - `"fail"`: writes and `getOrCompute` fail with `RedisError`, and reads answer as an empty cache
  *   would (the `LruCache` interface gives reads no error channel). L1 is dropped as soon as the
- *   connection is lost, so nothing Redis has not confirmed is served.
+ *   connection is lost or a command (a heartbeat included) fails or times out, so nothing Redis has
+ *   not confirmed is served, also while a stalled server or a partition keeps the socket open.
  *
  * @since 0.1.0
  * @category models
@@ -58,15 +59,17 @@ export interface Options<V> {
    */
   readonly connection?: string | RedisOptions | undefined
   /**
-   * Every Redis key of this cache starts with it, and invalidations go to the channel
-   * `<prefix>invalidations`. Caches with different prefixes never see each other's entries, and
-   * `clear` removes this prefix only. A non-empty string. Default: `"effect-lru-cache:"`.
+   * Every Redis key of this cache is `<prefix>\u0000<key>`, and invalidations go to the channel
+   * `<prefix>invalidations`. Caches with different prefixes never see each other's entries, even
+   * when one prefix begins another, and `clear` removes this prefix only. A non-empty string without
+   * `\u0000`. Default: `"effect-lru-cache:"`.
    */
   readonly prefix?: string | undefined
   /**
    * How values become bytes in Redis. Default: `CachePersistence.codec.structuredClone`. A value in
    * Redis that the codec cannot decode counts as a miss, is logged, and is counted in
-   * `stats.decodeFailures`; it is left in Redis (another version of the program may read it).
+   * `stats.decodeFailures`; it is left in Redis (another version of the program may read it). A key
+   * of another Redis type (a hash, a list...) under the prefix is treated the same way.
    */
   readonly valueCodec?: Codec<V> | undefined
   /** See {@link WhenUnavailable}. Default: `"serveFromL1"`. */
@@ -82,6 +85,14 @@ export interface Options<V> {
    * computing the value itself. Default: 30 seconds.
    */
   readonly lockWait?: Duration.DurationInput | undefined
+  /**
+   * How often this instance checks that invalidations still reach it: it publishes a heartbeat on a
+   * channel of its own and expects it back through its subscription within this interval. When one
+   * does not come back although Redis took it (the subscription stalled, the socket still open), L1
+   * is dropped with a warning and bypassed (reads go to Redis) until one does. Bounds how long a
+   * stalled subscription can serve stale values. Finite. Default: 1 second.
+   */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -101,6 +112,11 @@ export interface RedisCacheStats extends CacheStats {
   readonly unavailable: number
   /** Invalidations received from other instances. */
   readonly invalidations: number
+  /**
+   * Events that a subscriber too far behind did not get: each subscriber holds at most the larger of
+   * 1024 and `capacity` events, and past that loses its oldest (see {@link RedisCache}).
+   */
+  readonly droppedEvents: number
 }
 
 /**
@@ -115,7 +131,9 @@ export interface RedisCacheStats extends CacheStats {
  *   Redis' order rather than by recency; a non-string key comes back rebuilt from its encoding.
  * - `stats`: counted in this process; `size`, `evictions` and `expirations` are those of L1.
  * - `events`: removals from this process's L1, including those caused by other instances'
- *   invalidations (`"replaced"`, `"deleted"`, `"cleared"`) and by reconnection (`"cleared"`).
+ *   invalidations (`"replaced"`, `"deleted"`, `"cleared"`) and by reconnection (`"cleared"`). Each
+ *   subscriber holds at most the larger of 1024 and `capacity` events it has not read; past that,
+ *   its oldest are dropped (sliding) and counted in `stats.droppedEvents`.
  *
  * @since 0.1.0
  * @category models

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Option, Stream } from "effect"
+import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Logger, Option, type Scope } from "effect"
 import * as fc from "fast-check"
-import { afterAll, beforeAll } from "vitest"
+import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
-import { decodeKey, encodeKey } from "../src/internal/redisKey.js"
+import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis.js"
+import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
+import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
+import { type RedisProxy, startProxy, subscriber } from "./redis/proxy.js"
 import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
 
 let counter = 0
@@ -31,7 +34,9 @@ describe("redisKey", () => {
     fc.jsonValue(),
     fc.bigInt(),
     fc.constant(undefined),
-    fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean()))
+    fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean())),
+    // Names that plain assignment would treat specially.
+    fc.dictionary(fc.constantFrom("__proto__", "constructor", "toString", "a"), fc.integer())
   )
 
   it("keeps string keys as they are, and escapes the marker", () => {
@@ -50,6 +55,18 @@ describe("redisKey", () => {
         expect(Either.getOrThrow(encodeKey(decodeKey(ea)))).toBe(ea)
       })
     )
+  })
+
+  it("keeps an own __proto__ property of a key (and every other name) through decoding", () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const key = JSON.parse(`{"${name}":0,"a":[{"${name}":1}]}`)
+      const encoded = Either.getOrThrow(encodeKey(key))
+      const decoded = decodeKey(encoded) as Record<string, unknown>
+      expect(Object.keys(decoded)).toEqual([name, "a"].sort())
+      expect(Object.getOwnPropertyDescriptor(decoded, name)?.value).toBe(0)
+      expect(Either.getOrThrow(encodeKey(decoded))).toBe(encoded)
+      expect(Equal.equals(decoded, decodeKey(encoded))).toBe(true)
+    }
   })
 
   it("treats Data structs with the same fields as one key, whatever their order", () => {
@@ -78,9 +95,12 @@ const canonicalize = (value: unknown): unknown => {
   if (typeof value === "number") return `number:${Object.is(value, -0) ? 0 : value}`
   if (Array.isArray(value)) return value.map(canonicalize)
   if (typeof value === "object" && value !== null) {
-    return Object.keys(value)
-      .sort()
-      .map((k) => [k, canonicalize((value as Record<string, unknown>)[k])])
+    // Tagged, so that an empty object and an empty array stay apart.
+    return {
+      object: Object.keys(value)
+        .sort()
+        .map((k) => [k, canonicalize((value as Record<string, unknown>)[k])])
+    }
   }
   return value
 }
@@ -94,12 +114,33 @@ describe.skipIf(!available)("RedisCache", () => {
     await server?.stop()
   })
 
+  /**
+   * A test on the live clock (Redis expires keys on wall time), with its logs captured: a test that
+   * provokes a warning asserts it with {@link expectWarnings}; any other warning fails the test.
+   */
+  const live = (name: string, body: () => Effect.Effect<unknown, unknown, Scope.Scope>) =>
+    it.scopedLive(name, () => captureLogs(body()))
+
+  afterEach(() => {
+    expect(warnings(takeLogs())).toEqual([])
+  })
+
+  /** Takes the logs captured so far; the warnings among them must match `expected`, in order. */
+  const expectWarnings = (...expected: Array<RegExp>): Array<Log> => {
+    const logs = takeLogs()
+    const found = warnings(logs)
+    expect(found.map((log) => log.message)).toEqual(expected.map((pattern) => expect.stringMatching(pattern)))
+    return logs
+  }
+
+  const peerLog = (level: string, message: string) => record({ level, message })
+
   const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
     RedisCache.make<K, V>({ capacity: 100, connection: { path: server.socket }, prefix, ...options })
 
   const withPeer = <A, E>(options: Record<string, unknown>, use: (peer: Peer) => Effect.Effect<A, E>) =>
     Effect.acquireUseRelease(
-      Effect.promise(() => spawnPeer(server.socket, options)),
+      Effect.promise(() => spawnPeer(server.socket, options, peerLog)),
       use,
       (peer) => Effect.promise(() => peer.close())
     )
@@ -107,7 +148,7 @@ describe.skipIf(!available)("RedisCache", () => {
   const ask = (peer: Peer, request: Parameters<Peer["request"]>[0]) =>
     Effect.promise(() => peer.request(request))
 
-  it.scopedLive("serves L1, L2 and misses, and counts each", () =>
+  live("serves L1, L2 and misses, and counts each", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("basics")
       const a = yield* make<string, { n: number; at: Date }>(prefix)
@@ -129,7 +170,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("holds at most capacity entries in L1, all of them in Redis", () =>
+  live("holds at most capacity entries in L1, all of them in Redis", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("capacity")
       const cache = yield* make<string, number>(prefix, { capacity: 2 })
@@ -148,7 +189,28 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("two instances in two processes see each other's sets and deletes", () =>
+  live("a subscriber that does not read holds a bounded number of events, the newest", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("events-bound")
+      const cache = yield* make<string, number>(prefix, { capacity: 2 })
+      const idle = yield* cache.subscribe
+      const sets = 1200
+      for (let i = 0; i < sets; i++) yield* cache.set(`k${i}`, i)
+      // Every set after the first two evicts one entry.
+      const evictions = sets - 2
+      const bound = 1024
+      expect(yield* idle.size).toBe(bound)
+      const stats = yield* cache.stats
+      expect(stats.evictions).toBe(evictions)
+      expect(stats.droppedEvents).toBe(evictions - bound)
+      const kept = yield* idle.takeAll
+      expect(kept.pipe((chunk) => Array.from(chunk).map((event) => event.value))).toEqual(
+        Array.from({ length: bound }, (_, i) => evictions - bound + i)
+      )
+    })
+  )
+
+  live("two instances in two processes see each other's sets and deletes", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("peers")
       const local = yield* make<string, string>(prefix)
@@ -181,15 +243,13 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("reports other instances' invalidations of L1 copies as events", () =>
+  live("reports other instances' invalidations of L1 copies as events", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("events")
       const a = yield* make<string, number>(prefix)
       const b = yield* make<string, number>(prefix)
-      const events = yield* Effect.fork(
-        Stream.runCollect(Stream.take(b.events, 2)).pipe(Effect.timeout(Duration.seconds(3)))
-      )
-      yield* millis(10)
+      // Subscribed before anything happens: no event can be missed.
+      const subscription = yield* b.subscribe
       // Each step waits for b to receive a's invalidation, so that b's L1 holds what it should.
       const invalidations = (n: number) => eventually(b.stats, (stats) => stats.invalidations >= n)
       yield* a.set("k", 1)
@@ -199,7 +259,9 @@ describe.skipIf(!available)("RedisCache", () => {
       yield* invalidations(2)
       yield* b.get("k")
       yield* a.delete("k")
-      const received = Array.from(yield* Fiber.join(events))
+      const received = yield* Effect.all([subscription.take, subscription.take]).pipe(
+        Effect.timeout(Duration.seconds(3))
+      )
       expect(received).toEqual([
         { key: "k", value: 1, cause: "replaced" },
         { key: "k", value: 2, cause: "deleted" }
@@ -207,7 +269,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("reads racing writes end with the last write everywhere", () =>
+  live("reads racing writes end with the last write everywhere", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("race")
       const writer = yield* make<string, number>(prefix)
@@ -232,7 +294,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("lets Redis enforce the time to live", () =>
+  live("lets Redis enforce the time to live", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const prefix = freshPrefix("ttl")
@@ -242,17 +304,18 @@ describe.skipIf(!available)("RedisCache", () => {
         const raw = server.client()
         yield* a.set("k", "v")
         yield* a.set("forever", "v", { timeToLive: Duration.infinity })
-        const pttl = yield* Effect.promise(() => raw.pttl(`${prefix}k`))
+        const pttl = yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}k`))
         expect(pttl).toBeGreaterThan(0)
         expect(pttl).toBeLessThanOrEqual(250)
-        expect(yield* Effect.promise(() => raw.pttl(`${prefix}forever`))).toBe(-1)
+        expect(yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}forever`))).toBe(-1)
         // b's L1 copy takes the time Redis has left, not a fresh one.
         expect(yield* b.get("k")).toEqual(Option.some("v"))
         const left = Option.getOrThrow(yield* b.remainingTtl("k"))
         expect(Duration.toMillis(left)).toBeLessThanOrEqual(250)
         expect(yield* b.remainingTtl("forever")).toEqual(Option.some(Duration.infinity))
+        // Real time on purpose: Redis expires keys on its own clock.
         yield* millis(350)
-        expect(yield* Effect.promise(() => raw.exists(`${prefix}k`))).toBe(0)
+        expect(yield* Effect.promise(() => raw.exists(`${keyPrefix(prefix)}k`))).toBe(0)
         expect(yield* a.get("k")).toEqual(Option.none())
         expect(yield* b.get("k")).toEqual(Option.none())
         expect(yield* b.get("forever")).toEqual(Option.some("v"))
@@ -260,7 +323,7 @@ describe.skipIf(!available)("RedisCache", () => {
     )
   )
 
-  it.scopedLive("a time to live of zero or less stores nothing and removes the key everywhere", () =>
+  live("a time to live of zero or less stores nothing and removes the key everywhere", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("zero")
       const a = yield* make<string, string>(prefix)
@@ -273,7 +336,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("clear removes its own prefix only, and other instances drop their L1", () =>
+  live("clear removes its own prefix only, and other instances drop their L1", () =>
     Effect.gen(function* () {
       // A prefix with glob characters: unescaped, `glob*:` would also match `globby:`.
       const mine = `${freshPrefix("clear")}glob*:`
@@ -297,7 +360,37 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("size, keys, values and entries read the whole prefix in Redis", () =>
+  live("no prefix reaches the keys of another, even one it begins", () =>
+    Effect.gen(function* () {
+      const base = freshPrefix("nested")
+      const names = ["app", "app2", "app:", "app:x", "ap", "app*", "app\\"]
+      const caches = yield* Effect.forEach(names, (name) => make<string, string>(`${base}${name}`))
+      for (const [i, cache] of caches.entries()) {
+        yield* cache.set("keep", names[i]!)
+        yield* cache.set(`only-${names[i]}`, names[i]!)
+        yield* cache.getOrCompute(`computed-${names[i]}`, Effect.succeed(names[i]!))
+      }
+      for (const [i, cache] of caches.entries()) {
+        expect(yield* cache.size).toBe(3)
+        expect([...(yield* cache.keys)].sort()).toEqual(
+          ["keep", `only-${names[i]}`, `computed-${names[i]}`].sort()
+        )
+        expect((yield* cache.values).every((value) => value === names[i])).toBe(true)
+      }
+      // Clearing each in turn leaves every other untouched, in Redis and in L1.
+      for (const [i, cache] of caches.entries()) {
+        yield* cache.clear
+        expect(yield* cache.size).toBe(0)
+        for (const [j, other] of caches.entries()) {
+          if (j <= i) continue
+          expect(yield* other.size).toBe(3)
+          expect(yield* other.get("keep")).toEqual(Option.some(names[j]))
+        }
+      }
+    })
+  )
+
+  live("size, keys, values and entries read the whole prefix in Redis", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("scan")
       type Key = { readonly id: number; readonly region: string }
@@ -316,22 +409,88 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("a value that cannot be decoded is a miss, logged and counted", () =>
+  live("a value that cannot be decoded is a miss, logged and counted", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("decode")
       const cache = yield* make<string, string>(prefix)
       const raw = server.client()
-      yield* Effect.promise(() => raw.set(`${prefix}bad`, Buffer.from([0xff, 0x00, 0x13])))
+      yield* Effect.promise(() => raw.set(`${keyPrefix(prefix)}bad`, Buffer.from([0xff, 0x00, 0x13])))
       expect(yield* cache.get("bad")).toEqual(Option.none())
       expect(yield* cache.getOrCompute("bad", Effect.succeed("fresh"))).toBe("fresh")
       expect(yield* cache.get("bad")).toEqual(Option.some("fresh"))
       const stats = yield* cache.stats
       expect(stats.decodeFailures).toBe(2)
       expect(stats.misses).toBe(2)
+      expectWarnings(
+        /RedisCache\.get: the value of .*bad.* cannot be decoded/,
+        /RedisCache\.getOrCompute: the value/
+      )
     })
   )
 
-  it.scopedLive("a value the codec cannot encode fails the write and changes nothing", () =>
+  live("has, peek, remainingTtl and get agree on every kind of entry", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("agree")
+      const writer = yield* make<unknown, string>(prefix)
+      const raw = server.client()
+      const rawKey = (key: unknown) => keyPrefix(prefix) + Either.getOrThrow(encodeKey(key))
+      const keys: Array<unknown> = [
+        "plain",
+        "expiring",
+        "undecodable",
+        "hash",
+        "list",
+        "missing",
+        1,
+        -0,
+        Data.struct({ id: 1 }),
+        Data.tuple("a", 2),
+        { id: 2 },
+        [1, "b"],
+        new Date(0),
+        2n,
+        null
+      ]
+      for (const key of keys) {
+        if (key === "missing") continue
+        if (key === "expiring") yield* writer.set(key, "v", { timeToLive: Duration.minutes(1) })
+        else yield* writer.set(key, "v")
+      }
+      yield* Effect.promise(() => raw.set(rawKey("undecodable"), Buffer.from([0xff, 0x00, 0x13])))
+      yield* Effect.promise(() => raw.del(rawKey("hash"), rawKey("list")))
+      yield* Effect.promise(() => raw.hset(rawKey("hash"), "field", "v"))
+      yield* Effect.promise(() => raw.rpush(rawKey("list"), "v"))
+      // A fresh instance reads Redis; the writer reads its L1 first (after the raw writes, which
+      // sent no invalidation, its L1 still holds "v" for those keys: not what is compared here).
+      const reader = yield* make<unknown, string>(prefix)
+      for (const key of keys) {
+        const answers = {
+          has: yield* reader.has(key),
+          peek: Option.isSome(yield* reader.peek(key)),
+          remainingTtl: Option.isSome(yield* reader.remainingTtl(key)),
+          get: Option.isSome(yield* reader.get(key))
+        }
+        const expected = !["undecodable", "hash", "list", "missing"].includes(key as string)
+        expect({ key, ...answers }).toEqual({
+          key,
+          has: expected,
+          peek: expected,
+          remainingTtl: expected,
+          get: expected
+        })
+        // Once in L1, the same answers.
+        expect(yield* reader.has(key)).toBe(expected)
+        expect(Option.isSome(yield* reader.remainingTtl(key))).toBe(expected)
+      }
+      // Six reads of each of the three bad entries, each logged; none of them an outage.
+      const logged = warnings(takeLogs()).map((log) => log.message)
+      expect(logged).toHaveLength(18)
+      for (const message of logged) expect(message).toMatch(/cannot be decoded .*; counted as a miss/)
+      expect((yield* reader.stats).unavailable).toBe(0)
+    })
+  )
+
+  live("a value the codec cannot encode fails the write and changes nothing", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("encode")
       const cache = yield* make<string, unknown>(prefix)
@@ -342,7 +501,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("getOrCompute computes once across two processes", () =>
+  live("getOrCompute computes once across two processes", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("stampede")
       const local = yield* make<string, string>(prefix)
@@ -373,21 +532,23 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("takes the lock over when its holder dies", () =>
+  live("takes the lock over when its holder dies", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("holder")
       const local = yield* make<string, string>(prefix)
-      const peer = yield* Effect.promise(() => spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }))
+      const peer = yield* Effect.promise(() =>
+        spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }, peerLog)
+      )
       // The peer takes the lock and would compute for 10 s...
       peer.request({ op: "getOrCompute", key: "k", computeMillis: 10_000 }).catch(() => {})
       const raw = server.client()
       yield* eventually(
-        Effect.promise(() => raw.keys(`${prefix}*`)),
+        Effect.promise(() => raw.keys(`${keyPrefix(prefix)}*`)),
         (keys) => keys.length > 0
       )
       // ...and dies with it.
       yield* Effect.promise(() => peer.kill())
-      const lockLeft = yield* Effect.promise(() => raw.pttl(`${prefix}\u0000lock:k`))
+      const lockLeft = yield* Effect.promise(() => raw.pttl(`${keyPrefix(prefix)}\u0000lock:k`))
       expect(lockLeft).toBeGreaterThan(0)
       const start = Date.now()
       const value = yield* local.getOrCompute("k", Effect.succeed("computed here"))
@@ -399,21 +560,29 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("waits at most lockWait for a live holder, then computes itself", () =>
+  live("waits at most lockWait for a live holder, then computes itself", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("lockWait")
       const holder = yield* make<string, string>(prefix)
       const waiter = yield* make<string, string>(prefix, { lockWait: Duration.millis(200) })
       const slow = yield* Effect.fork(holder.getOrCompute("k", Effect.as(millis(3000), "slow")))
-      yield* millis(50)
+      const raw = server.client()
+      // Once the holder has the lock, the waiter can only wait for it.
+      yield* eventually(
+        Effect.promise(() => raw.exists(`${keyPrefix(prefix)}\u0000lock:k`)),
+        (n) => n === 1
+      )
       const start = Date.now()
       expect(yield* waiter.getOrCompute("k", Effect.succeed("fast"))).toBe("fast")
       expect(Date.now() - start).toBeLessThan(1500)
       yield* Fiber.interrupt(slow)
+      expectWarnings(
+        /RedisCache\.getOrCompute: waited 200 ms for another instance to compute .*; computing here/
+      )
     })
   )
 
-  it.scopedLive("getOrCompute shares a failure with the callers waiting, and stores nothing", () =>
+  live("getOrCompute shares a failure with the callers waiting, and stores nothing", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("failure")
       const cache = yield* make<string, string>(prefix)
@@ -433,7 +602,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.scopedLive("memoization works over it unchanged, across instances", () =>
+  live("memoization works over it unchanged, across instances", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("memo")
       const a = yield* make<string, MemoCache.Entry>(prefix)
@@ -453,13 +622,14 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("make fails with RedisError when Redis is unreachable and whenUnavailable is fail", () =>
+  live("make fails with RedisError when Redis is unreachable and whenUnavailable is fail", () =>
     Effect.gen(function* () {
       const connection = { path: `${server.socket}.missing` }
       const exit = yield* Effect.exit(
         Effect.scoped(RedisCache.make({ capacity: 10, connection, whenUnavailable: "fail" }))
       )
       expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "RedisError" })
+      expectWarnings()
       const degraded = yield* Effect.scoped(
         Effect.gen(function* () {
           const cache = yield* RedisCache.make<string, number>({ capacity: 10, connection })
@@ -468,14 +638,19 @@ describe.skipIf(!available)("RedisCache", () => {
         })
       )
       expect(degraded).toEqual(Option.some(1))
+      expectWarnings(
+        // One outage, logged once.
+        /RedisCache\.make: cannot connect to Redis at .*missing.*; serving from this process's cache \(L1\) until Redis is reachable/
+      )
     })
   )
 
-  it.live("rejects invalid options with InvalidOption naming the option", () =>
+  live("rejects invalid options with InvalidOption naming the option", () =>
     Effect.gen(function* () {
       const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
         [{ capacity: 0 }, "capacity"],
         [{ prefix: "" }, "prefix"],
+        [{ prefix: "a\u0000b" }, "prefix"],
         [{ timeToLive: -1 }, "timeToLive"],
         [{ lockTimeToLive: Duration.infinity }, "lockTimeToLive"],
         [{ whenUnavailable: "maybe" as any }, "whenUnavailable"]
@@ -490,7 +665,7 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
-  it.live("closes its connections with the scope", () =>
+  live("closes its connections with the scope", () =>
     Effect.gen(function* () {
       const raw = server.client()
       const names = Effect.promise(() => raw.client("LIST")).pipe(
@@ -506,6 +681,232 @@ describe.skipIf(!available)("RedisCache", () => {
       expect((yield* eventually(names, (list) => list.length === before)).length).toBe(before)
     })
   )
+
+  describe("credentials", () => {
+    // Every character that ends a part of a URL, unencoded.
+    const SECRET = "s3cr@t:pa/ss#w?rd"
+    const WRONG = `wr@ng:${SECRET}`
+    const fragments = [SECRET, "s3cr", "pa/ss", "w?rd", "wr@ng"]
+    let guarded: RedisServer
+    let tcp: RedisProxy
+    beforeAll(async () => {
+      guarded = await startServer({ requirepass: SECRET })
+      tcp = await startProxy(guarded.socket)
+    })
+    afterAll(async () => {
+      await tcp?.close()
+      await guarded?.stop()
+    })
+
+    /** Everything a program could print of an error: message, JSON, `Cause.pretty`, `Logger.json`. */
+    const printed = (error: unknown) =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const json = Logger.replace(
+          Logger.defaultLogger,
+          Logger.map(Logger.jsonLogger, (line) => {
+            lines.push(line)
+          })
+        )
+        yield* Effect.provide(Effect.logError("failed", Cause.fail(error)), json)
+        yield* Effect.provide(Effect.logError(error), json)
+        // The same lines went to the test's own logger too.
+        const captured = takeLogs().map((log) => log.message)
+        expect(captured).toHaveLength(2)
+        return [
+          String(error),
+          JSON.stringify(error),
+          Cause.pretty(Cause.fail(error)),
+          ...lines,
+          ...captured
+        ].join("\n")
+      })
+
+    const expectNoSecret = (text: string) => {
+      for (const fragment of fragments) expect(text).not.toContain(fragment)
+    }
+
+    const failedMake = (connection: string | RedisCache.Options<unknown>["connection"]) =>
+      Effect.flip(
+        Effect.scoped(
+          RedisCache.make({ capacity: 10, connection, whenUnavailable: "fail", prefix: "secret:" })
+        )
+      )
+
+    live("a wrong password in ioredis options reaches no error and no log", () =>
+      Effect.gen(function* () {
+        const error = yield* failedMake({ path: guarded.socket, password: WRONG })
+        expect(error).toMatchObject({ _tag: "RedisError", message: expect.stringMatching(/WRONGPASS/) })
+        const text = yield* printed(error)
+        expect(text).toMatch(/WRONGPASS/)
+        expectNoSecret(text)
+      })
+    )
+
+    live("a wrong password written unencoded in a URL reaches no error and no log", () =>
+      Effect.gen(function* () {
+        const error = yield* failedMake(`redis://default:${WRONG}@127.0.0.1:${tcp.port}/0`)
+        expect(error.message).toContain(`redis://***@127.0.0.1:${tcp.port}/0`)
+        expect(error.message).toMatch(/WRONGPASS/)
+        expectNoSecret(yield* printed(error))
+      })
+    )
+
+    live("nor in the warning of a cache that starts anyway", () =>
+      Effect.gen(function* () {
+        const cache = yield* RedisCache.make<string, string>({
+          capacity: 10,
+          connection: `redis://default:${WRONG}@127.0.0.1:${tcp.port}?db=0`,
+          prefix: freshPrefix("secret")
+        })
+        yield* cache.set("k", "v")
+        const logs = takeLogs()
+        expect(warnings(logs)).toHaveLength(1)
+        expectNoSecret(JSON.stringify(logs))
+      })
+    )
+
+    live("an unencoded password in a URL connects", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("secret")
+        const cache = yield* make<string, string>(prefix, {
+          connection: `redis://default:${SECRET}@127.0.0.1:${tcp.port}`
+        })
+        yield* cache.set("k", "v")
+        expect(yield* Effect.promise(() => guarded.client().get(`${keyPrefix(prefix)}k`))).not.toBeNull()
+      })
+    )
+
+    it("redacts credentials and query strings from any URL, and scrubs causes", () => {
+      const cases: Array<[string, string]> = [
+        [`redis://default:${SECRET}@host:6379/0`, "redis://***@host:6379/0"],
+        [`rediss://${SECRET}@host`, "rediss://***@host"],
+        [`redis://:${encodeURIComponent(SECRET)}@host:1`, "redis://***@host:1"],
+        [`redis://host:1?password=${encodeURIComponent(SECRET)}`, "redis://host:1?***"],
+        [`default:${SECRET}@host:6379`, "***@host:6379"],
+        ["redis://host:6379", "redis://host:6379"],
+        ["/run/redis.sock", "/run/redis.sock"]
+      ]
+      for (const [url, described] of cases) {
+        expect(describeConnection(url)).toBe(described)
+        expect(describeConnection(normalizeUrl(url))).toBe(described)
+      }
+      expect(new URL(normalizeUrl(`redis://default:${SECRET}@host:6379/0`)).password).toBe(
+        encodeURIComponent(SECRET)
+      )
+      const raw = Object.assign(new Error(`ERR for ${SECRET} and ${encodeURIComponent(SECRET)}`), {
+        code: "ERR",
+        command: { name: "auth", args: ["default", SECRET] }
+      })
+      const safe = sanitizeCause(raw, [SECRET, encodeURIComponent(SECRET)])
+      expect(safe).toMatchObject({ message: "ERR for *** and ***", code: "ERR" })
+      expect(JSON.stringify(safe)).not.toContain(SECRET)
+      expect("command" in safe).toBe(false)
+    })
+  })
+
+  describe("when a connection stalls (the socket stays open, nothing arrives)", () => {
+    const withProxy = Effect.acquireRelease(
+      Effect.promise(() => startProxy(server.socket)),
+      (proxy) => Effect.promise(() => proxy.close())
+    )
+    const stall = (proxy: RedisProxy, which?: Parameters<RedisProxy["stall"]>[0]) =>
+      Effect.acquireRelease(
+        Effect.sync(() => proxy.stall(which)),
+        () => Effect.sync(() => proxy.resume())
+      )
+
+    live('"fail" stops serving L1 at the first command that times out', () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("stall-fail")
+        const proxy = yield* withProxy
+        const cache = yield* make<string, string>(prefix, {
+          whenUnavailable: "fail",
+          connection: { path: proxy.socket, commandTimeout: 500 },
+          // Only the commands are under test here.
+          heartbeatInterval: Duration.minutes(10)
+        })
+        const other = yield* make<string, string>(prefix)
+        yield* cache.set("k", "old")
+        expect(yield* cache.get("k")).toEqual(Option.some("old"))
+        yield* stall(proxy)
+        yield* other.set("k", "new")
+        const write = yield* Effect.exit(cache.set("unrelated", "x"))
+        expect(Exit.isFailure(write) && Cause.squash(write.cause)).toMatchObject({ _tag: "RedisError" })
+        // The stale copy is gone: an empty cache's answer, not "old".
+        // Each of these times out in turn: together, so that the test waits for one timeout.
+        const [got, peeked, has] = yield* Effect.all([cache.get("k"), cache.peek("k"), cache.has("k")], {
+          concurrency: "unbounded"
+        })
+        expect(got).toEqual(Option.none())
+        expect(peeked).toEqual(Option.none())
+        expect(has).toBe(false)
+        expectWarnings(
+          /RedisCache\.set: Redis command failed: Command timed out; failing until Redis is back/
+        )
+        proxy.resume()
+        expect(yield* eventually(cache.get("k"), Option.isSome)).toEqual(Option.some("new"))
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: expect.stringMatching(/Redis answers again/)
+        })
+        // A later stall is logged again.
+        yield* stall(proxy)
+        yield* Effect.exit(cache.set("unrelated", "y"))
+        expectWarnings(/RedisCache\.set: Redis command failed: Command timed out/)
+        proxy.resume()
+        yield* eventually(Effect.exit(cache.set("unrelated", "z")), Exit.isSuccess)
+        takeLogs()
+      })
+    )
+
+    live("a stalled subscription is noticed: L1 is dropped and bypassed until invalidations arrive", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("stall-invalidations")
+        const proxy = yield* withProxy
+        const cache = yield* make<string, string>(prefix, {
+          connection: { path: proxy.socket },
+          heartbeatInterval: Duration.millis(100)
+        })
+        const other = yield* make<string, string>(prefix)
+        yield* cache.set("k", "old")
+        expect(yield* cache.get("k")).toEqual(Option.some("old"))
+        expect((yield* cache.stats).localHits).toBe(1)
+        yield* stall(proxy, subscriber)
+        yield* other.set("k", "new")
+        // Bounded: the heartbeat that does not come back is noticed within two intervals.
+        const noticed = yield* eventually(
+          Effect.sync(() => takeLogs()),
+          (logs) => warnings(logs).length > 0,
+          10_000
+        )
+        expect(warnings(noticed).map((log) => log.message)).toEqual([
+          expect.stringMatching(/invalidations .* did not arrive within 100 ms; L1 dropped and bypassed/)
+        ])
+        // Redis answers; L1, which missed the invalidation, is not used.
+        expect(yield* cache.get("k")).toEqual(Option.some("new"))
+        expect(yield* cache.get("k")).toEqual(Option.some("new"))
+        yield* other.set("k", "newer")
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect((yield* cache.stats).localHits).toBe(1)
+        proxy.resume()
+        const restored = yield* eventually(
+          Effect.sync(() => takeLogs()),
+          (logs) => logs.some((log) => /invalidations arrive again/.test(log.message)),
+          10_000
+        )
+        expect(warnings(restored)).toEqual([])
+        // L1 serves again, and invalidations reach it.
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect(yield* cache.get("k")).toEqual(Option.some("newer"))
+        expect((yield* cache.stats).localHits).toBe(2)
+        yield* other.set("k", "newest")
+        expect(yield* eventually(cache.get("k"), (v) => Equal.equals(v, Option.some("newest")))).toEqual(
+          Option.some("newest")
+        )
+      })
+    )
+  })
 
   describe("when Redis goes away", () => {
     let own: RedisServer
@@ -525,7 +926,7 @@ describe.skipIf(!available)("RedisCache", () => {
         const raw = own.client()
         const landed = yield* eventually(
           Effect.flatMap(Effect.either(cache.set("probe", "p")), () =>
-            Effect.promise(() => raw.get(`${prefix}probe`).catch(() => null))
+            Effect.promise(() => raw.get(`${keyPrefix(prefix)}probe`).catch(() => null))
           ),
           (value) => value !== null,
           10_000
@@ -533,7 +934,7 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(landed).not.toBeNull()
       })
 
-    it.scopedLive("serves from L1 meanwhile, then recovers by itself and drops L1", () =>
+    live("serves from L1 meanwhile, then recovers by itself and drops L1", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("outage")
         const cache = yield* makeOwn<string>(prefix)
@@ -546,13 +947,21 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(yield* cache.getOrCompute("c", Effect.succeed("computed"))).toBe("computed")
         expect(yield* cache.get("missing")).toEqual(Option.none())
         expect((yield* cache.stats).unavailable).toBeGreaterThan(0)
+        expectWarnings(
+          // Whether the client has seen the connection close yet decides which of the two it says.
+          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache \(L1\) until Redis is back/
+        )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: "RedisCache: Redis is reachable again; L1 dropped"
+        })
         // The new server is empty, and L1 was dropped on reconnection.
         expect(yield* cache.get("a")).toEqual(Option.none())
         expect(yield* cache.get("b")).toEqual(Option.none())
         yield* cache.set("a", "after")
-        expect(yield* Effect.promise(() => own.client().get(`${prefix}a`))).not.toBeNull()
+        expect(yield* Effect.promise(() => own.client().get(`${keyPrefix(prefix)}a`))).not.toBeNull()
         // Subscribed again: another instance's write drops this one's L1 copy.
         const other = yield* makeOwn<string>(prefix)
         expect(yield* cache.get("a")).toEqual(Option.some("after"))
@@ -563,13 +972,42 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
 
-    it.scopedLive("starts without Redis when serving from L1, and connects when it comes", () =>
+    live("a key of another Redis type is a bad value, not an outage, and a later outage is logged", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("wrongtype")
+        const cache = yield* makeOwn<string>(prefix)
+        const raw = own.client()
+        yield* Effect.promise(() => raw.hset(`${keyPrefix(prefix)}hash`, "field", "v"))
+        yield* Effect.promise(() => raw.rpush(`${keyPrefix(prefix)}list`, "v"))
+        expect(yield* cache.get("hash")).toEqual(Option.none())
+        expect(yield* cache.getOrCompute("list", Effect.succeed("fresh"))).toBe("fresh")
+        // The computed value replaced the list.
+        expect(yield* Effect.promise(() => raw.type(`${keyPrefix(prefix)}list`))).toBe("string")
+        expect(yield* cache.get("list")).toEqual(Option.some("fresh"))
+        expect(yield* cache.stats).toMatchObject({ decodeFailures: 2, misses: 2, unavailable: 0 })
+        expectWarnings(
+          /RedisCache\.get: the value of .*hash.* cannot be decoded \(it is a Redis hash, not a string\)/,
+          /RedisCache\.getOrCompute: the value of .*list.* cannot be decoded \(it is a Redis list, not a string\)/
+        )
+        yield* Effect.promise(() => own.kill())
+        yield* Effect.either(cache.set("a", "during"))
+        expectWarnings(
+          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache/
+        )
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        takeLogs()
+      })
+    )
+
+    live("starts without Redis when serving from L1, and connects when it comes", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("late")
         yield* Effect.promise(() => own.kill())
         const cache = yield* makeOwn<string>(prefix)
         yield* cache.set("a", "local")
         expect(yield* cache.get("a")).toEqual(Option.some("local"))
+        expectWarnings(/RedisCache\.make: cannot connect to Redis/)
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
         expect(yield* cache.get("a")).toEqual(Option.none())
@@ -583,7 +1021,7 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
 
-    it.scopedLive("fails with RedisError meanwhile when asked to, then recovers by itself", () =>
+    live("fails with RedisError meanwhile when asked to, then recovers by itself", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("outage-fail")
         const cache = yield* makeOwn<string>(prefix, { whenUnavailable: "fail" })
@@ -596,6 +1034,9 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(failed(yield* Effect.exit(cache.delete("a")))).toBe(true)
         // Reads have no error channel: they answer as an empty cache, not from a possibly stale L1.
         expect(yield* cache.get("a")).toEqual(Option.none())
+        expectWarnings(
+          /RedisCache\.set: Redis (is unreachable|command failed).*; failing until Redis is back/
+        )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
         yield* cache.set("b", "after")

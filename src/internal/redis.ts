@@ -34,14 +34,20 @@ import type * as RedisCache from "../RedisCache.js"
 import * as codec from "./codec.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
-import { decodeKey, encodeKey, LOCK_NAMESPACE, matchPrefix } from "./redisKey.js"
+import { decodeKey, encodeKey, keyPrefix, LOCK_NAMESPACE, matchPrefix, PREFIX_END } from "./redisKey.js"
 
 const DEFAULT_PREFIX = "effect-lru-cache:"
 const DEFAULT_LOCK_TIME_TO_LIVE = Duration.seconds(10)
 const DEFAULT_LOCK_WAIT = Duration.seconds(30)
+const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 /** Waiters are woken by the holder's invalidation; polling only covers a holder that died or failed. */
 const LOCK_POLL_MILLIS = 50
 const SCAN_COUNT = 1000
+/**
+ * The fewest events a subscriber that does not read can hold before the oldest are dropped; the
+ * bound is at least the capacity, so that a `clear` of a full L1 reaches a subscriber that keeps up.
+ */
+const EVENTS_CAPACITY = 1024
 const MGET_BATCH = 500
 
 const CONNECTION_DEFAULTS: RedisOptions = {
@@ -52,18 +58,30 @@ const CONNECTION_DEFAULTS: RedisOptions = {
   retryStrategy: (attempt) => Math.min(attempt * 50, 1000)
 }
 
+/**
+ * A key of another Redis type (a hash, a list...) is answered with its type's name rather than
+ * read: `GET` would fail with WRONGTYPE, which is a bad value, not an outage.
+ */
 const SCRIPTS = {
+  /** The value with its PTTL; false if there is none; the type's name if it is not a string. */
   getWithTtl: {
     numberOfKeys: 1,
-    lua: `local v = redis.call("GET", KEYS[1])
-if not v then return false end
-return {v, redis.call("PTTL", KEYS[1])}`
+    lua: `local t = redis.call("TYPE", KEYS[1]).ok
+if t == "none" then return false end
+if t ~= "string" then return t end
+return {redis.call("GET", KEYS[1]), redis.call("PTTL", KEYS[1])}`
   },
-  /** The value with its PTTL if there is one (and ARGV[3] is "1"); else 1 if the lock was taken, 0 if not. */
+  /**
+   * If ARGV[3] is "1": the value with its PTTL, or the type's name if it is not a string. Else (or
+   * if there is no value) 1 if the lock was taken, 0 if not.
+   */
   claim: {
     numberOfKeys: 2,
-    lua: `local v = redis.call("GET", KEYS[1])
-if v and ARGV[3] == "1" then return {v, redis.call("PTTL", KEYS[1])} end
+    lua: `if ARGV[3] == "1" then
+  local t = redis.call("TYPE", KEYS[1]).ok
+  if t == "string" then return {redis.call("GET", KEYS[1]), redis.call("PTTL", KEYS[1])} end
+  if t ~= "none" then return t end
+end
 if redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2], "NX") then return 1 end
 return 0`
   },
@@ -81,14 +99,14 @@ return 0`
 
 /** The commands `defineCommand` adds for {@link SCRIPTS}. */
 interface Scripts {
-  getWithTtlBuffer(key: string): Promise<[Buffer, number] | null>
+  getWithTtlBuffer(key: string): Promise<[Buffer, number] | Buffer | null>
   claimBuffer(
     key: string,
     lockKey: string,
     token: string,
     lockMillis: number,
     readValue: "1" | "0"
-  ): Promise<[Buffer, number] | 0 | 1>
+  ): Promise<[Buffer, number] | Buffer | 0 | 1>
   releaseLock(key: string, token: string): Promise<number>
   renewLock(key: string, token: string, millis: number): Promise<number>
 }
@@ -119,12 +137,16 @@ type Claim<V> =
 interface Config<V> {
   readonly capacity: number
   readonly timeToLive: number
+  /** With the credentials of a URL percent-encoded (see {@link normalizeUrl}). */
   readonly connection: string | RedisOptions
+  /** What must never reach an error, a log line or a span. */
+  readonly secrets: ReadonlyArray<string>
   readonly prefix: string
   readonly codec: Codec<V>
   readonly serveFromL1: boolean
   readonly lockTimeToLive: number
   readonly lockWait: number
+  readonly heartbeatInterval: number
 }
 
 const millisOf = (timeToLive: Duration.DurationInput): number =>
@@ -140,10 +162,25 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   readonly instanceId = randomUUID()
   readonly timeToLive: Duration.Duration
   private readonly channel: string
+  /** Where this instance sends its heartbeats to itself, through its subscription. */
+  readonly heartbeatChannel: string
+  /** What every Redis key of this cache begins with. */
+  private readonly keyPrefix: string
   /** Bumped by every write and invalidation: a read from Redis fills L1 only if it did not move. */
   private epoch = 0
   /** Set while Redis is unavailable, so that an outage is logged once, not once per operation. */
   private degraded = false
+  /**
+   * Cleared when a heartbeat sent through Redis did not come back through the subscription in time:
+   * invalidations may be lost, so L1 is neither read nor filled until one comes back.
+   */
+  private trusted = true
+  /** Whether losing the trust was logged as a warning (a silent stall), so that its end is logged too. */
+  private distrustLogged = false
+  private heartbeats = 0
+  private heartbeatArrived:
+    | { readonly sequence: number; readonly arrived: Deferred.Deferred<void> }
+    | undefined
   private readonly running = new Map<string, Deferred.Deferred<V, unknown>>()
   /** Computations waiting for another instance's value, by encoded key. */
   private readonly waiting = new Map<string, Set<() => void>>()
@@ -157,10 +194,12 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   private invalidations = 0
   private evictions = 0
   private expirations = 0
+  private droppedEvents = 0
 
   constructor(
     private readonly config: Config<V>,
     private readonly client: Client,
+    private readonly subscriber: Client,
     private readonly state: Ref.Ref<Lru<string, Entry<K, V>>>,
     private readonly removals: PubSub.PubSub<Removal<K, V>>,
     private readonly scope: Scope.Scope,
@@ -170,6 +209,9 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     this.timeToLive = Duration.millis(config.timeToLive)
     this.prefix = config.prefix
     this.channel = `${config.prefix}invalidations`
+    // No prefix's channel can be this: a UUID does not end with "invalidations".
+    this.heartbeatChannel = `${this.channel}:${this.instanceId}`
+    this.keyPrefix = keyPrefix(config.prefix)
   }
 
   pipe() {
@@ -196,6 +238,14 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return this.modify((state, now) => [f(state, now), state])
   }
 
+  /** Reads L1 for a key, or answers `untrusted` while L1 may be stale (see `trusted`). */
+  private readLocal<A>(
+    f: (state: Lru<string, Entry<K, V>>, now: number) => A,
+    untrusted: A
+  ): Effect.Effect<A> {
+    return Effect.suspend(() => (this.trusted ? this.read(f) : Effect.succeed(untrusted)))
+  }
+
   /** Publishes what made `next`; `relabel` names the cause when another instance deleted a key. */
   private publish(next: Lru<string, Entry<K, V>>, relabel: RemovalCause | undefined): void {
     const removed = lru.lastRemoved(next)
@@ -204,8 +254,20 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
       const cause = relabel !== undefined && removal.cause === "deleted" ? relabel : removal.cause
       if (cause === "evicted") this.evictions++
       else if (cause === "expired") this.expirations++
-      this.removals.unsafeOffer({ key: removal.value.key, value: removal.value.value, cause })
+      const event: Removal<K, V> = { key: removal.value.key, value: removal.value.value, cause }
+      if (!this.removals.unsafeOffer(event) && this.removals.isActive()) {
+        // A subscriber is EVENTS_CAPACITY events behind: the sliding publish drops its oldest.
+        this.droppedEvents++
+        Effect.runSync(PubSub.publish(this.removals, event))
+      }
     }
+  }
+
+  /** After Redis took a write: L1 keeps the value only while it can trust invalidations. */
+  private setConfirmed(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.trusted ? this.setLocal(encoded, key, value, expiresIn) : this.removeLocal(encoded)
+    )
   }
 
   private setLocal(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
@@ -213,6 +275,13 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
       undefined,
       lru.setAt(state, encoded, { key, value }, now, now + expiresIn)
     ])
+  }
+
+  /** An L1 hit (which makes the key most recent), unless L1 cannot be trusted. */
+  private getLocal(encoded: string): Effect.Effect<Option.Option<Entry<K, V>>> {
+    return Effect.suspend(() =>
+      this.trusted ? this.modify((state, now) => lru.get(state, encoded, now)) : Effect.succeedNone
+    )
   }
 
   private removeLocal(encoded: string, relabel?: RemovalCause): Effect.Effect<boolean> {
@@ -229,7 +298,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** Puts a value read from Redis in L1, unless a write or an invalidation happened since `epoch`. */
   private fill(encoded: string, key: K, value: V, expiresIn: number, epoch: number): Effect.Effect<void> {
     return this.modify((state, now) =>
-      epoch === this.epoch
+      epoch === this.epoch && this.trusted
         ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
         : [undefined, state]
     )
@@ -238,6 +307,10 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   // --- Redis -------------------------------------------------------------------------------------
 
   private command<A>(method: string, run: () => Promise<A>): Effect.Effect<A, RedisError> {
+    return Effect.tap(this.attempt(method, run), () => this.answered)
+  }
+
+  private attempt<A>(method: string, run: () => Promise<A>): Effect.Effect<A, RedisError> {
     return Effect.tryPromise({
       try: run,
       catch: (cause) =>
@@ -247,7 +320,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
             this.client.status === "ready"
               ? "Redis command failed"
               : `Redis is unreachable (connection ${this.client.status})`,
-          cause
+          cause: sanitizeCause(cause, this.config.secrets)
         })
     })
   }
@@ -269,17 +342,55 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     )
   }
 
-  /** Counts an operation Redis could not serve, and logs the first of an outage. */
-  private unavailable(error: RedisError): Effect.Effect<void> {
+  /**
+   * Counts an operation Redis could not serve, and logs the first of an outage. With
+   * `whenUnavailable: "fail"`, drops L1 at once: a command that failed or timed out while the socket
+   * stays open (a stall, a partition) means invalidations may be stuck too.
+   */
+  private unavailable(error: RedisError, operation = true): Effect.Effect<void> {
     return Effect.suspend(() => {
-      this.unavailableCount++
-      if (this.degraded) return Effect.void
+      if (operation) this.unavailableCount++
+      const drop = this.config.serveFromL1 ? Effect.void : this.dropLocal
+      if (this.degraded) return drop
+      this.degraded = true
+      return Effect.zipRight(
+        drop,
+        Effect.logWarning(
+          this.config.serveFromL1
+            ? `${error.message}; serving from this process's cache (L1) until Redis is back`
+            : `${error.message}; failing until Redis is back`
+        )
+      )
+    })
+  }
+
+  /** `make` could not connect: the outage starts now, and is logged once, here. */
+  startDegraded(error: RedisError): Effect.Effect<void> {
+    return Effect.suspend(() => {
       this.degraded = true
       return Effect.logWarning(
-        this.config.serveFromL1
-          ? `${error.message}; serving from this process's cache (L1) until Redis is back`
-          : `${error.message}; failing until Redis is back`
+        `${error.message}; serving from this process's cache (L1) until Redis is reachable`
       )
+    })
+  }
+
+  /**
+   * A command succeeded. Ends an outage that ended without a reconnection (a stall): L1 is dropped,
+   * as on reconnection, since it may hold local writes or have missed invalidations.
+   */
+  private get answered(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.degraded) return Effect.void
+      this.degraded = false
+      return Effect.zipRight(this.dropLocal, Effect.logInfo("RedisCache: Redis answers again; L1 dropped"))
+    })
+  }
+
+  /** Drops L1, and keeps reads in flight from putting what they read in it. */
+  private get dropLocal(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.epoch++
+      return this.clearLocal
     })
   }
 
@@ -300,7 +411,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 
   private redisKey(encoded: string): string {
-    return this.config.prefix + encoded
+    return this.keyPrefix + encoded
   }
 
   private message(kind: MessageKind, encoded?: string): string {
@@ -315,7 +426,9 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return Effect.flatMap(
       this.command(method, () => this.client.getWithTtlBuffer(this.redisKey(encoded))),
       (reply) => {
-        if (reply === null || reply[1] === -2) return Effect.succeedNone
+        if (reply === null) return Effect.succeedNone
+        if (!Array.isArray(reply)) return this.undecodable(method, encoded, wrongType(reply))
+        if (reply[1] === -2) return Effect.succeedNone
         const decoded = this.config.codec.decode(reply[0])
         if (Either.isLeft(decoded)) {
           return this.undecodable(method, encoded, decoded.left.description)
@@ -369,33 +482,30 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
 
   get(key: K): Effect.Effect<Option.Option<V>> {
     return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
-      Effect.flatMap(
-        this.modify((state, now) => lru.get(state, encoded, now)),
-        (local): Effect.Effect<Option.Option<V>> => {
-          if (Option.isSome(local)) {
-            this.localHits++
-            return Effect.succeed(Option.some(local.value.value))
-          }
-          const epoch = this.epoch
-          return this.readOrLocal(
-            Effect.flatMap(this.lookup("get", encoded), (found) => {
-              if (Option.isNone(found)) {
-                this.misses++
-                return Effect.succeedNone
-              }
-              this.remoteHits++
-              return Effect.as(
-                this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
-                Option.some(found.value.value)
-              )
-            }),
-            Effect.sync(() => {
-              this.misses++
-              return Option.none()
-            })
-          )
+      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<Option.Option<V>> => {
+        if (Option.isSome(local)) {
+          this.localHits++
+          return Effect.succeed(Option.some(local.value.value))
         }
-      )
+        const epoch = this.epoch
+        return this.readOrLocal(
+          Effect.flatMap(this.lookup("get", encoded), (found) => {
+            if (Option.isNone(found)) {
+              this.misses++
+              return Effect.succeedNone
+            }
+            this.remoteHits++
+            return Effect.as(
+              this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
+              Option.some(found.value.value)
+            )
+          }),
+          Effect.sync(() => {
+            this.misses++
+            return Option.none()
+          })
+        )
+      })
     )
   }
 
@@ -441,7 +551,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
           {
             onFailure: (error) =>
               this.degrade(error, this.setLocal(encoded, key, value, timeToLive), this.removeLocal(encoded)),
-            onSuccess: () => this.setLocal(encoded, key, value, timeToLive)
+            onSuccess: () => this.setConfirmed(encoded, key, value, timeToLive)
           }
         )
       )
@@ -477,29 +587,26 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     options?: LruCache.ComputeOptions<V>
   ): Effect.Effect<V, RedisError | E2, R> {
     return Effect.flatMap(this.encodeKey("getOrCompute", key), (encoded) =>
-      Effect.flatMap(
-        this.modify((state, now) => lru.get(state, encoded, now)),
-        (local): Effect.Effect<V, RedisError | E2, R> => {
-          if (Option.isSome(local)) {
-            this.localHits++
-            return Effect.succeed(local.value.value)
-          }
-          const running = this.running.get(encoded)
-          if (running !== undefined) {
-            this.misses++
-            return Deferred.await(running as Deferred.Deferred<V, RedisError | E2>)
-          }
-          const deferred = Deferred.unsafeMake<V, RedisError | E2>(FiberId.none)
-          this.running.set(encoded, deferred as Deferred.Deferred<V, unknown>)
-          const load = Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(Effect.exit(restore(this.load(encoded, key, compute, options))), (exit) => {
-              this.running.delete(encoded)
-              return Deferred.done(deferred, exit)
-            })
-          )
-          return Effect.zipRight(Effect.forkIn(load, this.scope), Deferred.await(deferred))
+      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<V, RedisError | E2, R> => {
+        if (Option.isSome(local)) {
+          this.localHits++
+          return Effect.succeed(local.value.value)
         }
-      )
+        const running = this.running.get(encoded)
+        if (running !== undefined) {
+          this.misses++
+          return Deferred.await(running as Deferred.Deferred<V, RedisError | E2>)
+        }
+        const deferred = Deferred.unsafeMake<V, RedisError | E2>(FiberId.none)
+        this.running.set(encoded, deferred as Deferred.Deferred<V, unknown>)
+        const load = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Effect.exit(restore(this.load(encoded, key, compute, options))), (exit) => {
+            this.running.delete(encoded)
+            return Deferred.done(deferred, exit)
+          })
+        )
+        return Effect.zipRight(Effect.forkIn(load, this.scope), Deferred.await(deferred))
+      })
     )
   }
 
@@ -556,6 +663,12 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
           ),
           (reply): Effect.Effect<Claim<V>, RedisError> => {
             if (reply === 1) return Effect.succeed({ _tag: "Locked", token })
+            if (Buffer.isBuffer(reply)) {
+              return Effect.zipRight(
+                this.undecodable("getOrCompute", encoded, wrongType(reply)),
+                attempt(start, false)
+              )
+            }
             if (reply !== 0) {
               const decoded = this.config.codec.decode(reply[0])
               if (Either.isLeft(decoded)) {
@@ -627,17 +740,11 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   has(key: K): Effect.Effect<boolean> {
     return Effect.flatMap(this.encodeKey("has", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.has(state, encoded, now)),
+        this.readLocal((state, now) => lru.has(state, encoded, now), false),
         (local) =>
           local
             ? Effect.succeed(true)
-            : this.readOrLocal(
-                Effect.map(
-                  this.command("has", () => this.client.exists(this.redisKey(encoded))),
-                  (count) => count > 0
-                ),
-                Effect.succeed(false)
-              )
+            : this.readOrLocal(Effect.map(this.lookup("has", encoded), Option.isSome), Effect.succeed(false))
       )
     )
   }
@@ -645,7 +752,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   peek(key: K): Effect.Effect<Option.Option<V>> {
     return Effect.flatMap(this.encodeKey("peek", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.peek(state, encoded, now)),
+        this.readLocal((state, now) => lru.peek(state, encoded, now), Option.none()),
         (local) =>
           Option.isSome(local)
             ? Effect.succeed(Option.some(local.value.value))
@@ -663,17 +770,16 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   remainingTtl(key: K): Effect.Effect<Option.Option<Duration.Duration>> {
     return Effect.flatMap(this.encodeKey("remainingTtl", key), (encoded) =>
       Effect.flatMap(
-        this.read((state, now) => lru.remainingTtl(state, encoded, now)),
+        this.readLocal((state, now) => lru.remainingTtl(state, encoded, now), Option.none()),
         (local) =>
           Option.isSome(local)
             ? Effect.succeed(local)
             : this.readOrLocal(
                 Effect.map(
-                  this.command("remainingTtl", () => this.client.pttl(this.redisKey(encoded))),
-                  (millis) =>
-                    millis === -2
-                      ? Option.none()
-                      : Option.some(millis < 0 ? Duration.infinity : Duration.millis(millis))
+                  this.lookup("remainingTtl", encoded),
+                  Option.map(({ expiresIn }) =>
+                    expiresIn === Infinity ? Duration.infinity : Duration.millis(expiresIn)
+                  )
                 ),
                 Effect.succeedNone
               )
@@ -720,7 +826,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** Every cache key of the prefix in Redis (lock keys left out), each once. */
   private scanKeys(method: string): Effect.Effect<ReadonlyArray<string>, RedisError> {
     const pattern = matchPrefix(this.config.prefix)
-    const lockPrefix = this.config.prefix + LOCK_NAMESPACE
+    const lockPrefix = this.keyPrefix + LOCK_NAMESPACE
     const keys = new Set<string>()
     const step = (cursor: string): Effect.Effect<ReadonlyArray<string>, RedisError> =>
       Effect.flatMap(
@@ -748,11 +854,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
                 if (Option.isNone(key)) return Effect.succeedNone
                 const decoded = this.config.codec.decode(bytes)
                 return Either.isLeft(decoded)
-                  ? this.undecodable(
-                      method,
-                      redisKey.slice(this.config.prefix.length),
-                      decoded.left.description
-                    )
+                  ? this.undecodable(method, redisKey.slice(this.keyPrefix.length), decoded.left.description)
                   : Effect.succeedSome([key.value, decoded.right] as const)
               })
           )
@@ -776,7 +878,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   /** The cache key of a Redis key under the prefix; `None` for a key this cache did not write. */
   private cacheKey(redisKey: string): Option.Option<K> {
     try {
-      return Option.some(decodeKey(redisKey.slice(this.config.prefix.length)) as K)
+      return Option.some(decodeKey(redisKey.slice(this.keyPrefix.length)) as K)
     } catch {
       return Option.none()
     }
@@ -811,7 +913,8 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
         remoteHits: this.remoteHits,
         decodeFailures: this.decodeFailures,
         unavailable: this.unavailableCount,
-        invalidations: this.invalidations
+        invalidations: this.invalidations,
+        droppedEvents: this.droppedEvents
       }
     })
   }
@@ -825,6 +928,83 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 
   // --- connection events -------------------------------------------------------------------------
+
+  // --- liveness of the subscription --------------------------------------------------------------
+
+  /**
+   * One heartbeat: published on this instance's own channel, it must come back through the
+   * subscription within `heartbeatInterval`. If Redis took it but it did not come back, the
+   * subscription is stalled and invalidations are lost: L1 is dropped and bypassed until one does.
+   * If Redis did not take it, that is an outage like any other.
+   */
+  get heartbeat(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const sequence = ++this.heartbeats
+      const arrived = Deferred.unsafeMake<void>(FiberId.none)
+      this.heartbeatArrived = { sequence, arrived }
+      const interval = Duration.millis(this.config.heartbeatInterval)
+      return Effect.matchEffect(
+        this.command("heartbeat", () => this.client.publish(this.heartbeatChannel, String(sequence))),
+        {
+          onFailure: (error) => this.unavailable(error, false),
+          onSuccess: (receivers) =>
+            receivers === 0
+              ? this.distrust(`the subscription to ${JSON.stringify(this.channel)} is not in place`)
+              : Effect.zipRight(
+                  Effect.timeout(Deferred.await(arrived), interval).pipe(
+                    Effect.ignore,
+                    // After the event loop was blocked, timers run before pending I/O is read: let
+                    // the I/O phase pass once, so that a heartbeat already there counts.
+                    Effect.zipRight(afterPendingIo)
+                  ),
+                  Effect.flatMap(Deferred.isDone(arrived), (done) =>
+                    done
+                      ? this.trust
+                      : this.distrust(
+                          `invalidations from other instances did not arrive within ${this.config.heartbeatInterval} ms`
+                        )
+                  )
+                )
+        }
+      )
+    })
+  }
+
+  /** A heartbeat came back. Runs in the subscriber's event handler. */
+  onHeartbeat(payload: string): void {
+    const expected = this.heartbeatArrived
+    if (expected !== undefined && payload === String(expected.sequence)) {
+      Deferred.unsafeDone(expected.arrived, Exit.void)
+    }
+  }
+
+  private distrust(reason: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.trusted) return Effect.void
+      this.trusted = false
+      // A subscription that is reconnecting is no surprise (and L1 is dropped when it is back); one
+      // whose connection looks fine but delivers nothing is.
+      this.distrustLogged = this.subscriber.status === "ready"
+      const message = `RedisCache: ${reason}; L1 dropped and bypassed until they arrive again`
+      return Effect.zipRight(
+        this.dropLocal,
+        this.distrustLogged ? Effect.logWarning(message) : Effect.logDebug(message)
+      )
+    })
+  }
+
+  private get trust(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.trusted) return Effect.void
+      this.trusted = true
+      const message = "RedisCache: invalidations arrive again; L1 in use again"
+      // L1 was bypassed meanwhile, but may hold what was written locally while Redis was away.
+      return Effect.zipRight(
+        this.dropLocal,
+        this.distrustLogged ? Effect.logInfo(message) : Effect.logDebug(message)
+      )
+    })
+  }
 
   /** Applies another instance's invalidation. Runs in the subscriber's event handler. */
   onMessage(payload: string): void {
@@ -863,6 +1043,15 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 }
 
+/** Resumes in the "check" phase of the event loop, after the I/O already pending has been read. */
+const afterPendingIo: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
+
+/** Why a key of another Redis type is no value: `type` is the name `TYPE` gave. */
+const wrongType = (type: Buffer): string => `it is a Redis ${type.toString()}, not a string`
+
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const result: Array<ReadonlyArray<A>> = []
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size))
@@ -888,9 +1077,12 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
         ? Infinity
         : yield* decodeDuration("timeToLive", options.timeToLive, true)
     const prefix: unknown = options.prefix ?? DEFAULT_PREFIX
-    if (typeof prefix !== "string" || prefix.length === 0) {
-      // An empty prefix would make `clear` remove every key of the database.
-      return yield* Either.left(invalid("prefix", "must be a non-empty string", prefix))
+    if (typeof prefix !== "string" || prefix.length === 0 || prefix.includes(PREFIX_END)) {
+      // An empty prefix would make `clear` remove every key of the database; the character that
+      // ends the prefix in Redis keys cannot be part of it.
+      return yield* Either.left(
+        invalid("prefix", "must be a non-empty string without the character \\u0000", prefix)
+      )
     }
     const whenUnavailable: unknown = options.whenUnavailable ?? "serveFromL1"
     if (whenUnavailable !== "serveFromL1" && whenUnavailable !== "fail") {
@@ -916,15 +1108,22 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
       false
     )
     const lockWait = yield* decodeDuration("lockWait", options.lockWait ?? DEFAULT_LOCK_WAIT, false)
+    const heartbeatInterval = yield* decodeDuration(
+      "heartbeatInterval",
+      options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+      false
+    )
     return {
       capacity,
       timeToLive,
-      connection: connection as string | RedisOptions,
+      connection: typeof connection === "string" ? normalizeUrl(connection) : (connection as RedisOptions),
+      secrets: secretsOf(connection as string | RedisOptions),
       prefix,
       codec: valueCodec as Codec<V>,
       serveFromL1: whenUnavailable === "serveFromL1",
       lockTimeToLive,
-      lockWait
+      lockWait,
+      heartbeatInterval
     }
   })
 
@@ -933,21 +1132,29 @@ const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<
 /** Opens a connection that closes with the scope; it reconnects by itself until then. */
 const connect = <V>(config: Config<V>, role: string) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const options: RedisOptions = {
-        ...CONNECTION_DEFAULTS,
-        connectionName: `effect-lru-cache:${role}`,
-        autoResubscribe: false
+    Effect.try({
+      catch: (cause) =>
+        new RedisError({
+          method: METHOD,
+          description: `invalid connection ${describeConnection(config.connection)}`,
+          cause: sanitizeCause(cause, config.secrets)
+        }),
+      try: () => {
+        const options: RedisOptions = {
+          ...CONNECTION_DEFAULTS,
+          connectionName: `effect-lru-cache:${role}`,
+          autoResubscribe: false
+        }
+        const client =
+          typeof config.connection === "string"
+            ? new Redis(config.connection, { ...options, lazyConnect: true })
+            : // ioredis' own `keyPrefix` would not apply to SCAN patterns: `prefix` is the way.
+              new Redis({ ...options, ...config.connection, keyPrefix: "", lazyConnect: true })
+        for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script)
+        // Failures reach the operations as typed errors; without a listener ioredis would print them.
+        client.on("error", () => {})
+        return client as Client
       }
-      const client =
-        typeof config.connection === "string"
-          ? new Redis(config.connection, { ...options, lazyConnect: true })
-          : // ioredis' own `keyPrefix` would not apply to SCAN patterns: `prefix` is the way.
-            new Redis({ ...options, ...config.connection, keyPrefix: "", lazyConnect: true })
-      for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script)
-      // Failures reach the operations as typed errors; without a listener ioredis would print them.
-      client.on("error", () => {})
-      return client as Client
     }),
     (client) =>
       client.status === "ready"
@@ -978,16 +1185,116 @@ const firstConnect = <V>(client: Client, config: Config<V>): Effect.Effect<void,
       new RedisError({
         method: "RedisCache.make",
         description: `cannot connect to Redis at ${describeConnection(config.connection)}`,
-        cause
+        cause: sanitizeCause(cause, config.secrets)
       })
   })
 
-const describeConnection = (connection: string | RedisOptions): string =>
-  typeof connection === "string"
-    ? connection.replace(/\/\/[^@/]*@/, "//")
-    : connection.path !== undefined
+// --- credentials -----------------------------------------------------------------------------------
+
+/**
+ * A URL cut around its credentials. They lie between "//" and the LAST "@": a password written
+ * unencoded may hold "@", ":", "/", "#" or "?", which a URL parser would take for the end of the
+ * credentials or of the host, leaking the rest into the host name and into error messages.
+ */
+const splitUrl = (
+  url: string
+): { readonly scheme: string; readonly credentials: string; readonly rest: string } | undefined => {
+  // A unix socket path: ioredis reads no credentials from it.
+  if (url.startsWith("/") && !url.startsWith("//")) return undefined
+  // ioredis reads "user:password@host:port", without a scheme, as a URL too.
+  const start = url.indexOf("//") < 0 ? 0 : url.indexOf("//") + 2
+  const at = url.lastIndexOf("@")
+  if (at < start) return undefined
+  return { scheme: url.slice(0, start), credentials: url.slice(start, at), rest: url.slice(at + 1) }
+}
+
+const decodeLeniently = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The URL with its user name and password percent-encoded, as ioredis' parser needs them; those that
+ * were already encoded stay as they were.
+ *
+ * @internal
+ */
+export const normalizeUrl = (url: string): string => {
+  const parts = splitUrl(url)
+  if (parts === undefined) return url
+  const colon = parts.credentials.indexOf(":")
+  const encode = (text: string) => encodeURIComponent(decodeLeniently(text))
+  const credentials =
+    colon < 0
+      ? encode(parts.credentials)
+      : `${encode(parts.credentials.slice(0, colon))}:${encode(parts.credentials.slice(colon + 1))}`
+  return `${parts.scheme}${credentials}@${parts.rest}`
+}
+
+/** The passwords of a connection, in every spelling they may take in a message. */
+const secretsOf = (connection: string | RedisOptions): ReadonlyArray<string> => {
+  const found = new Set<string>()
+  const add = (secret: unknown) => {
+    if (typeof secret !== "string" || secret.length === 0) return
+    found.add(secret)
+    found.add(decodeLeniently(secret))
+    found.add(encodeURIComponent(decodeLeniently(secret)))
+  }
+  if (typeof connection === "string") {
+    const parts = splitUrl(connection)
+    if (parts !== undefined) {
+      const colon = parts.credentials.indexOf(":")
+      add(colon < 0 ? parts.credentials : parts.credentials.slice(colon + 1))
+    }
+    // ioredis also reads options, a password among them, from the query string.
+    const query = connection.indexOf("?", parts === undefined ? 0 : connection.length - parts.rest.length)
+    if (query >= 0) for (const [, value] of new URLSearchParams(connection.slice(query + 1))) add(value)
+  } else {
+    add(connection.password)
+    add(connection.sentinelPassword)
+  }
+  // Longest first, so that a secret holding another is removed whole.
+  return Array.from(found).sort((a, b) => b.length - a.length)
+}
+
+/**
+ * A cause that is safe to keep in an error and to log: the message (with every secret replaced),
+ * the name and the code of the original. Not the original itself: ioredis' errors carry the
+ * command that failed with its arguments, and `AUTH`'s argument is the password.
+ *
+ * @internal
+ */
+export const sanitizeCause = (cause: unknown, secrets: ReadonlyArray<string>): Error => {
+  const scrub = (text: string) =>
+    secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join("***"), text)
+  const safe = new Error(scrub(cause instanceof Error ? cause.message : String(cause)))
+  if (cause instanceof Error) safe.name = cause.name
+  const code: unknown =
+    typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined
+  if (typeof code === "string" || typeof code === "number") Object.assign(safe, { code })
+  return safe
+}
+
+/**
+ * Where a connection goes, for messages: a URL without its credentials or query string (which may
+ * hold a password), or a socket path, or a host and port.
+ *
+ * @internal
+ */
+export const describeConnection = (connection: string | RedisOptions): string => {
+  if (typeof connection !== "string") {
+    return connection.path !== undefined
       ? connection.path
       : `${connection.host ?? "127.0.0.1"}:${connection.port ?? 6379}`
+  }
+  const parts = splitUrl(connection)
+  const address = parts === undefined ? connection : `${parts.scheme}***@${parts.rest}`
+  const end = address.search(/[?#]/)
+  return end < 0 ? address : `${address.slice(0, end)}?***`
+}
 
 /** @internal */
 export const make = <K, V>(
@@ -997,14 +1304,18 @@ export const make = <K, V>(
     const config = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const runtime = yield* Effect.runtime<never>()
-    const removals = yield* Effect.acquireRelease(PubSub.unbounded<Removal<K, V>>(), PubSub.shutdown)
+    const removals = yield* Effect.acquireRelease(
+      PubSub.sliding<Removal<K, V>>(Math.max(EVENTS_CAPACITY, config.capacity)),
+      PubSub.shutdown
+    )
     const state = yield* Ref.make(lru.empty<string, Entry<K, V>>(config.capacity))
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")
-    const cache = new RedisCacheImpl<K, V>(config, client, state, removals, scope, runtime)
+    const cache = new RedisCacheImpl<K, V>(config, client, subscriber, state, removals, scope, runtime)
     const channel = `${config.prefix}invalidations`
     subscriber.on("message", (from: string, payload: string) => {
       if (from === channel) cache.onMessage(payload)
+      else if (from === cache.heartbeatChannel) cache.onHeartbeat(payload)
     })
     // Subscribed by hand on every connection rather than by ioredis' resubscription, so that a first
     // connection made after `make` returned (Redis was down at the start) subscribes too. Once `make`
@@ -1012,7 +1323,7 @@ export const make = <K, V>(
     let started = false
     const subscribed = Deferred.unsafeMake<void>(FiberId.none)
     subscriber.on("ready", () => {
-      subscriber.subscribe(channel).then(
+      subscriber.subscribe(channel, cache.heartbeatChannel).then(
         () => {
           if (started) cache.onReconnect()
           Deferred.unsafeDone(subscribed, Exit.void)
@@ -1036,16 +1347,13 @@ export const make = <K, V>(
       { concurrency: "unbounded", discard: true }
     )
     yield* Effect.ensuring(
-      config.serveFromL1
-        ? Effect.catchAll(connected, (error) =>
-            Effect.logWarning(
-              `${error.message}; serving from this process's cache (L1) until Redis is reachable`
-            )
-          )
-        : connected,
+      config.serveFromL1 ? Effect.catchAll(connected, (error) => cache.startDegraded(error)) : connected,
       Effect.sync(() => {
         started = true
       })
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(cache.heartbeat, Schedule.spaced(Duration.millis(config.heartbeatInterval)))
     )
     return cache
   })

@@ -6,7 +6,8 @@
  * key as a control character followed by a canonical encoding of its contents, in which object
  * properties are sorted (so `Data.struct({ a, b })` and `Data.struct({ b, a })` are one key). The
  * encoding is injective: a string that happens to begin with the control character is escaped by
- * doubling it, and lock keys live in a namespace no cache key can reach.
+ * doubling it, and lock keys live in a namespace no cache key can reach. In Redis, the prefix and the
+ * encoded key are joined by {@link PREFIX_END}, which no prefix holds.
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
@@ -71,11 +72,27 @@ export const decodeKey = (encoded: string): unknown => {
 export const LOCK_NAMESPACE = `${MARK}lock:`
 
 /**
- * A `SCAN MATCH` pattern for every key that starts with `prefix`.
+ * Ends the prefix in every Redis key. A prefix may not hold it, so the keys of one prefix never
+ * begin with another prefix's: without it, `"app"` + `"2:keep"` and `"app2"` + `":keep"` would be one
+ * Redis key, and a cache with the prefix `"app"` would clear, count and list `"app2"`'s keys.
  *
  * @internal
  */
-export const matchPrefix = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`
+export const PREFIX_END = "\u0000"
+
+/**
+ * The beginning of every Redis key of the cache with that prefix.
+ *
+ * @internal
+ */
+export const keyPrefix = (prefix: string): string => prefix + PREFIX_END
+
+/**
+ * A `SCAN MATCH` pattern for every Redis key of the cache with that prefix.
+ *
+ * @internal
+ */
+export const matchPrefix = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, "\\$&")}${PREFIX_END}*`
 
 const canonical = (value: unknown, path: string, ancestors: Set<object>): string => {
   switch (typeof value) {
@@ -158,7 +175,8 @@ const parse = (parser: Parser): unknown => {
     }
     case "{": {
       parser.at++
-      const fields: Record<string, unknown> = {}
+      // Defined, not assigned: assigning "__proto__" would set the prototype instead of a property.
+      const fields: Record<string, unknown> = Object.create(null)
       let first = true
       while (parser.text[parser.at] !== "}") {
         if (!first) expect(parser, ",")
@@ -167,10 +185,16 @@ const parse = (parser: Parser): unknown => {
         const name = JSON.parse(parser.text.slice(parser.at, end)) as string
         parser.at = end
         expect(parser, ":")
-        fields[name] = parse(parser)
+        Object.defineProperty(fields, name, {
+          value: parse(parser),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
       }
       parser.at++
-      return Data.struct(fields)
+      // Not `Data.struct`, which copies by assignment and would drop an own "__proto__" again.
+      return Data.unsafeStruct(fields)
     }
     default:
       throw new SyntaxError(`unexpected ${JSON.stringify(tag)} at ${parser.at} in an encoded key`)

@@ -47,8 +47,12 @@ process.once("exit", () => {
   for (const server of running) server.kill("SIGKILL")
 })
 
-/** Starts `redis-server` and resolves once it answers PING (within 10 s). */
-export const startServer = async (): Promise<RedisServer> => {
+/**
+ * Starts `redis-server` and resolves once it answers PING (within 10 s); with `requirepass`, clients
+ * must authenticate with that password.
+ */
+export const startServer = async (options: { readonly requirepass?: string } = {}): Promise<RedisServer> => {
+  const auth = options.requirepass === undefined ? {} : { password: options.requirepass }
   const directory = mkdtempSync(join(tmpdir(), "effect-lru-cache-redis-"))
   const socket = join(directory, "redis.sock")
   const clients: Array<Redis> = []
@@ -56,13 +60,26 @@ export const startServer = async (): Promise<RedisServer> => {
   const launch = async () => {
     server = spawn(
       "redis-server",
-      ["--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      [
+        "--port",
+        "0",
+        "--unixsocket",
+        socket,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        ...(options.requirepass === undefined ? [] : ["--requirepass", options.requirepass])
+      ],
       { cwd: directory, stdio: "ignore" }
     )
     const started = server
     running.add(started)
     started.once("exit", () => running.delete(started))
     const probe = new Redis({
+      ...auth,
       path: socket,
       lazyConnect: true,
       retryStrategy: () => null,
@@ -89,7 +106,7 @@ export const startServer = async (): Promise<RedisServer> => {
   return {
     socket,
     client: () => {
-      const client = new Redis({ path: socket })
+      const client = new Redis({ ...auth, path: socket })
       client.on("error", () => {})
       clients.push(client)
       return client
@@ -126,8 +143,20 @@ export interface Peer {
 
 const peerProgram = fileURLToPath(new URL("./peer.ts", import.meta.url))
 
-/** Spawns a peer process running a `RedisCache` with the given options, once it is ready. */
-export const spawnPeer = async (socket: string, options: Record<string, unknown>): Promise<Peer> => {
+/** A log line of a peer, with its level (`WARN`, `INFO`...). */
+export type PeerLogSink = (level: string, line: string) => void
+
+const printPeerLog: PeerLogSink = (_level, line) => process.stderr.write(`${line}\n`)
+
+/**
+ * Spawns a peer process running a `RedisCache` with the given options, once it is ready. Its log
+ * lines go to `onLog` (printed on stderr by default).
+ */
+export const spawnPeer = async (
+  socket: string,
+  options: Record<string, unknown>,
+  onLog: PeerLogSink = printPeerLog
+): Promise<Peer> => {
   const child = spawn(process.execPath, ["--import", "tsx", peerProgram, socket, JSON.stringify(options)], {
     stdio: ["pipe", "pipe", "inherit"]
   })
@@ -137,7 +166,7 @@ export const spawnPeer = async (socket: string, options: Record<string, unknown>
   createInterface({ input: child.stdout! }).on("line", (line) => {
     if (!line.startsWith("{")) {
       // The peer's log lines (Effect's logger writes to stdout).
-      process.stderr.write(`[peer ${child.pid}] ${line}\n`)
+      onLog(/level=(\w+)/.exec(line)?.[1] ?? "INFO", `[peer ${child.pid}] ${line}`)
       return
     }
     const message = JSON.parse(line)

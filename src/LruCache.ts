@@ -242,4 +242,4 @@ export const cached: <Args extends ReadonlyArray<any>, A, E, R, CE>(
   cache: LruCache<string, MemoCache.Entry, CE>,
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: MemoCache.CachedOptions<Args, A, E>
-) => MemoCache.Memoized<Args, A, E, R, never> = memo.cachedWith
+) => MemoCache.Memoized<Args, A, E, R, never, CE> = memo.cachedWith

@@ -1,3 +1,5 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -10,6 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -19,8 +24,12 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import fc from "fast-check"
-import { InvalidOption } from "../src/CacheError.js"
+import { InvalidOption, PersistenceError } from "../src/CacheError.js"
+import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
+import type * as MemoCache from "../src/MemoCache.js"
+import { provide } from "./conformance/persistence.js"
+import { instrument } from "./fixtures/persistence/fileSystem.js"
 import * as M from "./model.js"
 
 const show = <A>(option: Option.Option<A>): { readonly some: A } | "none" =>
@@ -31,6 +40,8 @@ const millis = (option: Option.Option<Duration.Duration>): { readonly some: numb
 
 const drain = <A>(queue: Queue.Dequeue<A>): Effect.Effect<Array<A>> =>
   Effect.map(Queue.takeAll(queue), Chunk.toArray)
+
+const quiet = Logger.withMinimumLogLevel(LogLevel.None)
 
 /** Lets forked fibers run up to their next suspension. */
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
@@ -996,4 +1007,177 @@ describe("LruCache against the reference model", () => {
     )
     await runtime.dispose()
   })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// Persistence through every door: set, getOrCompute and cached keep the same durability promise.
+
+const entry = (value: number): MemoCache.Entry => ({ _tag: "Success", value })
+
+const onDisk = Effect.gen(function* () {
+  const context = yield* Layer.build(NodeContext.layer)
+  const fs = Context.get(context, FileSystem.FileSystem)
+  const directory = yield* Effect.orDie(fs.makeTempDirectoryScoped())
+  const path = `${directory}/cache.bin`
+  const open = (durability: CachePersistence.Durability, over: FileSystem.FileSystem = fs) =>
+    LruCache.make<string, MemoCache.Entry, PersistenceError, never>({
+      capacity: 10,
+      persistence: provide(
+        CachePersistence.file<string, MemoCache.Entry>({ path, durability }),
+        Context.add(context, FileSystem.FileSystem, over)
+      )
+    })
+  return { fs, path, open }
+})
+
+/** Opens a cache on a copy of the files as they are now: what a crash at this moment would leave. */
+const afterCrash = (fs: FileSystem.FileSystem, path: string) =>
+  Effect.gen(function* () {
+    const copy = yield* onDisk
+    for (const suffix of ["", ".journal"]) {
+      const bytes = yield* Effect.option(fs.readFile(`${path}${suffix}`))
+      if (Option.isSome(bytes)) yield* fs.writeFile(`${copy.path}${suffix}`, bytes.value)
+    }
+    return yield* copy.open("always")
+  })
+
+/**
+ * A `FileSystem` whose file fsyncs, once `hold` is set, wait until `gate` opens: an fsync as slow as
+ * the test wants. `held` counts the fsyncs waiting.
+ */
+const slowSyncs = (fs: FileSystem.FileSystem, gate: Deferred.Deferred<void>) => {
+  const control = { hold: false, held: 0 }
+  const wrap = (file: FileSystem.File): FileSystem.File => ({
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: file.fd,
+    get stat() {
+      return file.stat
+    },
+    seek: (offset, from) => file.seek(offset, from),
+    read: (buffer) => file.read(buffer),
+    readAlloc: (size) => file.readAlloc(size),
+    truncate: (length) => file.truncate(length),
+    sync: Effect.suspend(() => {
+      if (!control.hold) return file.sync
+      control.held++
+      return Effect.zipRight(Deferred.await(gate), file.sync)
+    }),
+    write: (buffer) => file.write(buffer),
+    writeAll: (buffer) => file.writeAll(buffer)
+  })
+  const slow: FileSystem.FileSystem = {
+    ...fs,
+    open: (path, options) => Effect.map(fs.open(path, options), wrap)
+  }
+  return { fs: slow, control }
+}
+
+/** The three ways to store a value; each stores one entry under a key of its own. */
+const doors: ReadonlyArray<
+  readonly [
+    string,
+    (
+      cache: LruCache.LruCache<string, MemoCache.Entry, PersistenceError>,
+      value: unknown
+    ) => Effect.Effect<unknown, unknown>
+  ]
+> = [
+  ["set", (cache, value) => cache.set("set", { _tag: "Success", value })],
+  [
+    "getOrCompute",
+    (cache, value) => cache.getOrCompute("computed", Effect.succeed({ _tag: "Success", value }))
+  ],
+  ["cached", (cache, value) => LruCache.cached(cache, () => Effect.succeed(value), { name: "f" })()]
+]
+
+describe("persistence through every door", () => {
+  describe.each(doors)("%s", (_, store) => {
+    it.scoped('"always": completes only once the record is fsynced; a crash then keeps it', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const gate = yield* Deferred.make<void>()
+        const slow = slowSyncs(place.fs, gate)
+        const cache = yield* place.open("always", slow.fs)
+        // Added after the cache, so run before it closes: its final fsyncs must pass, whatever happened.
+        yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+        slow.control.hold = true
+        const fiber = yield* Effect.fork(store(cache, 1))
+        yield* eventually(Effect.sync(() => slow.control.held > 0))
+        yield* settle
+        expect(fiber.unsafePoll()).toBe(null)
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+        const recovered = yield* afterCrash(place.fs, place.path)
+        expect(yield* recovered.values).toEqual([entry(1)])
+      })
+    )
+
+    it.scoped('"interval": the record reaches the disk within the interval', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const cache = yield* place.open("interval")
+        yield* store(cache, 1)
+        yield* TestClock.adjust("1 second")
+        yield* eventually(
+          Effect.map(
+            Effect.flatMap(afterCrash(place.fs, place.path), (recovered) => recovered.size),
+            (size) => size === 1
+          )
+        )
+      })
+    )
+
+    it.scoped('"close": the value is in the snapshot written when the scope closes', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        yield* Effect.scoped(Effect.flatMap(place.open("close"), (cache) => store(cache, 1)))
+        const reopened = yield* place.open("close")
+        expect(yield* reopened.values).toEqual([entry(1)])
+      })
+    )
+
+    it.scoped("a refused write fails with WriteFailed and keeps the value in memory", () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        let broken = false
+        const faulty = instrument(place.fs, (operation) => broken && operation === "write" && "EACCES")
+        const cache = yield* place.open("always", faulty.fs)
+        broken = true
+        const error = yield* Effect.flip(store(cache, 1))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("WriteFailed")
+        expect((error as PersistenceError).message).toContain("EACCES")
+        expect(yield* cache.values).toEqual([entry(1)])
+      }).pipe(quiet)
+    )
+
+    it.scoped("a value the codec cannot encode fails with Unencodable and stores nothing", () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const cache = yield* place.open("always")
+        const error = yield* Effect.flip(store(cache, () => "a function has no structured clone"))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("Unencodable")
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+  })
+
+  it.scoped("every waiter of a computation gets the persistence error", () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      const cache = yield* place.open("always")
+      const gate = yield* Deferred.make<void>()
+      const unencodable = Effect.as(Deferred.await(gate), { _tag: "Success" as const, value: Symbol("no") })
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 5 }),
+        () => Effect.fork(Effect.flip(cache.getOrCompute("k", unencodable))),
+        { concurrency: "unbounded" }
+      )
+      yield* eventually(Effect.map(cache.stats, (s) => s.misses === 5))
+      yield* Deferred.succeed(gate, undefined)
+      for (const error of yield* Fiber.joinAll(fibers)) expect(error.reason).toBe("Unencodable")
+      expect(yield* cache.has("k")).toBe(false)
+    })
+  )
 })

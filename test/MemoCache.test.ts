@@ -500,7 +500,7 @@ describe("persistence", () => {
     })
   )
 
-  it.effect("returns the result when the cache cannot store it durably", () =>
+  it.effect("fails with the persistence error, as a set would, and keeps the result in memory", () =>
     Effect.gen(function* () {
       const failing: CachePersistence.Persistence<string, MemoCache.Entry, PersistenceError, never> = {
         [PersistenceTypeId]: PersistenceTypeId,
@@ -519,7 +519,10 @@ describe("persistence", () => {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
       const f = cached(fn)
       const program = Effect.gen(function* () {
-        expect(yield* f(1)).toBe("v")
+        const error = yield* Effect.flip(f(1))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("WriteFailed")
+        // In memory, as after a failed `set`: the next call is a hit, with no second run.
         expect(yield* f(1)).toBe("v")
         expect(yield* runs).toBe(1)
       })

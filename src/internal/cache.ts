@@ -305,7 +305,9 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       if (!current) return [Effect.void, state]
       return this.write(state, key, exit.value, now, now + millis)
     }, millis)
-    return Effect.flatMap(Effect.exit(stored), (durable) =>
+    // The waiters get the value only once it is as durable as a `set` of it would be, and a write
+    // that fails (unencodable, refused by the disk) fails them as it would fail that `set`.
+    return Effect.flatMap(Effect.exit(Effect.flatten(stored)), (durable) =>
       Deferred.done(deferred, (Exit.isFailure(durable) ? durable : exit) as Exit.Exit<V, E | E2>)
     )
   }

@@ -10,8 +10,10 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -55,6 +57,26 @@ const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effect.Effec
     }
     return yield* Effect.fail(new Error("condition never held"))
   })
+
+/**
+ * A key whose `Equal` reads the cache it is a key of: asking the cache about itself from inside a
+ * comparison recurses for ever, unless identical keys are never compared.
+ */
+class Reentrant implements Equal.Equal {
+  comparisons = 0
+  constructor(
+    readonly id: number,
+    readonly cache: LruCache.LruCache<Reentrant, string>
+  ) {}
+  [Equal.symbol](that: Equal.Equal): boolean {
+    this.comparisons++
+    if (that === this) Effect.runSync(this.cache.getOrCompute(this, Effect.succeed("from Equal")))
+    return that instanceof Reentrant && that.id === this.id
+  }
+  [Hash.symbol](): number {
+    return this.id
+  }
+}
 
 describe("LruCache", () => {
   describe("basics", () => {
@@ -449,6 +471,65 @@ describe("LruCache", () => {
 
   describe("single-flight getOrCompute", () => {
     const N = 50
+
+    /** Pairs of distinct values that are one key. */
+    const oneKey: ReadonlyArray<readonly [string, () => unknown, () => unknown]> = [
+      ["Date", () => new Date(0), () => new Date(0)],
+      ["URL", () => new URL("https://example.com/a?b"), () => new URL("https://example.com/a?b")],
+      ["NaN", () => Number.NaN, () => 0 / 0],
+      ["-0 and 0", () => -0, () => 0],
+      [
+        "Data.struct",
+        () => Data.struct({ id: 1, tags: Data.array(["a"]) }),
+        () => Data.struct({ id: 1, tags: Data.array(["a"]) })
+      ]
+    ]
+
+    it.scoped.each(oneKey)("%s: the running computations know a key as the index does", ([, first, second]) =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<unknown, string>({ capacity: 4 })
+        const runs = yield* Ref.make(0)
+        const gate = yield* Deferred.make<void>()
+        const slow = Ref.update(runs, (n) => n + 1).pipe(
+          Effect.zipRight(Deferred.await(gate)),
+          Effect.as("computed")
+        )
+        const a = yield* Effect.fork(cache.getOrCompute(first(), slow))
+        yield* eventually(Effect.map(Ref.get(runs), (n) => n === 1))
+        const b = yield* Effect.fork(cache.getOrCompute(second(), slow))
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === 2))
+        // A write of the key during the computation is newer than what the computation brings.
+        yield* cache.set(second(), "newer")
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.join(a)).toBe("computed")
+        expect(yield* Fiber.join(b)).toBe("computed")
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(show(yield* cache.get(first()))).toEqual({ some: "newer" })
+        expect(yield* cache.size).toBe(1)
+      })
+    )
+
+    it.scoped("a key is compared by identity first: its Equal is not called on itself", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<Reentrant, string>({ capacity: 4 })
+        const key = new Reentrant(1, cache)
+        const gate = yield* Deferred.make<void>()
+        const slow = Effect.as(Deferred.await(gate), "computed")
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 3 }),
+          () => Effect.fork(cache.getOrCompute(key, slow)),
+          { concurrency: "unbounded" }
+        )
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === 3))
+        yield* cache.delete(key)
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.joinAll(fibers)).toEqual(["computed", "computed", "computed"])
+        expect(yield* cache.getOrCompute(key, Effect.succeed("again"))).toBe("again")
+        expect(key.comparisons).toBe(0)
+        // A distinct, equal key still finds it, through its Equal.
+        expect(show(yield* cache.get(new Reentrant(1, cache)))).toEqual({ some: "again" })
+      })
+    )
 
     it.scoped("concurrent callers of a missing key run the computation once and all get its value", () =>
       Effect.gen(function* () {

@@ -14,7 +14,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
@@ -51,8 +50,8 @@ type Lookup<V, E> =
 
 class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   readonly [TypeId]: typeof TypeId = TypeId
-  /** Computations of `getOrCompute` running now, by key (compared with `Equal`, as the cache does). */
-  private readonly running = MutableHashMap.empty<K, Deferred.Deferred<V, unknown>>()
+  /** Computations of `getOrCompute` running now, by key (with the index's key identity). */
+  private readonly running = new lru.KeyMap<K, Deferred.Deferred<V, unknown>>()
   // Counters, changed only inside the atomic step of an operation.
   private hits = 0
   private misses = 0
@@ -214,12 +213,12 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
             return [{ _tag: "Hit", value: found.value }, next]
           }
           this.misses++
-          const running = MutableHashMap.get(this.running, key)
-          if (Option.isSome(running)) {
-            return [{ _tag: "Join", deferred: running.value as Deferred.Deferred<V, E | E2> }, next]
+          const running = this.running.get(key)
+          if (running !== undefined) {
+            return [{ _tag: "Join", deferred: running as Deferred.Deferred<V, E | E2> }, next]
           }
           const deferred = Deferred.unsafeMake<V, E | E2>(FiberId.none)
-          MutableHashMap.set(this.running, key, deferred as Deferred.Deferred<V, unknown>)
+          this.running.set(key, deferred as Deferred.Deferred<V, unknown>)
           return [{ _tag: "Start", deferred }, next]
         }),
         (lookup) => {
@@ -263,13 +262,12 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
 
   /** Whether `deferred` is the computation of `key` still running (no write has superseded it). */
   private isRunning(key: K, deferred: Deferred.Deferred<V, any>): boolean {
-    const running = MutableHashMap.get(this.running, key)
-    return Option.isSome(running) && running.value === deferred
+    return this.running.get(key) === deferred
   }
 
   /** Forgets the computations of `key`: a write supersedes what they would store. */
   private supersede(key: K): void {
-    if (MutableHashMap.size(this.running) > 0) MutableHashMap.remove(this.running, key)
+    if (this.running.size > 0) this.running.delete(key)
   }
 
   /**
@@ -296,7 +294,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
       const current = this.isRunning(key, deferred)
-      if (current) MutableHashMap.remove(this.running, key)
+      if (current) this.running.delete(key)
       if (Exit.isFailure(exit)) {
         this.loadFailures++
         return [Effect.void, state]
@@ -315,7 +313,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   /** Releases a computation whose fiber ended without settling it. */
   private abandon(key: K, deferred: Deferred.Deferred<V, any>, exit: Exit.Exit<void, never>): void {
     if (this.isRunning(key, deferred)) {
-      MutableHashMap.remove(this.running, key)
+      this.running.delete(key)
       this.loadFailures++
     }
     Deferred.unsafeDone(deferred, exit as Exit.Exit<never, never>)
@@ -345,7 +343,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   get clear(): Effect.Effect<void, E> {
     return Effect.flatten(
       this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
-        MutableHashMap.clear(this.running)
+        this.running.clear()
         const next = lru.clear(state, now)[1]
         this.publish(state, next)
         return [this.backend === undefined ? Effect.void : this.backend.recordClear(), next]

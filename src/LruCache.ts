@@ -14,7 +14,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { InvalidOption, PersistenceError } from "./CacheError.js"
+import type { InvalidOption, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/cache.js"
 import * as memo from "./internal/memo.js"
@@ -115,13 +115,15 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
    * The live value of `key`, or else the result of `compute`, run once for all the fibers that ask
    * for `key` while it runs. A success is stored and returned to all of them; a failure reaches all
    * of them and is not stored. Interrupting one caller does not interrupt a computation that others
-   * still wait for.
+   * still wait for. A computation that asks for its own key (directly, or through the computations
+   * of other keys it waits for, or from a fiber it forked) fails that call with
+   * `RecursiveComputation` instead of waiting for itself forever.
    */
   readonly getOrCompute: <E2, R>(
     key: K,
     compute: Effect.Effect<V, E2, R>,
     options?: ComputeOptions<V>
-  ) => Effect.Effect<V, E | E2, R>
+  ) => Effect.Effect<V, E | E2 | RecursiveComputation, R>
   /** Whether `key` has a live entry; touches neither recency nor stats, and removes nothing. */
   readonly has: (key: K) => Effect.Effect<boolean>
   /** The live value of `key`; touches neither recency nor stats. */

@@ -11,7 +11,7 @@ import type * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { InvalidOption, KeyEncodingError, PersistenceError } from "./CacheError.js"
+import type { InvalidOption, KeyEncodingError, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import * as internal from "./internal/memo.js"
 import type * as LruCache from "./LruCache.js"
 
@@ -109,7 +109,7 @@ export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
  * @category models
  */
 export interface Memoized<Args extends ReadonlyArray<any>, A, E, R, Env, CE = never> {
-  (...args: Args): Effect.Effect<A, E | KeyEncodingError | CE, R | Env>
+  (...args: Args): Effect.Effect<A, E | KeyEncodingError | RecursiveComputation | CE, R | Env>
   /**
    * Removes the stored result of the call with these arguments, so that the next call runs the
    * function again: true iff there was a live one.
@@ -157,7 +157,9 @@ export const layer: <E extends PersistenceError = never, R = never>(
  * argument has no encoding (a function, a symbol, a cycle, a class instance): it names where. When
  * the cache's persistence cannot store a result, the call fails with the `PersistenceError`, as a
  * `set` of that result would: `"Unencodable"` stores nothing, `"WriteFailed"` keeps the result in
- * memory only. With durability `"always"`, a call returns only once its result is on disk.
+ * memory only. With durability `"always"`, a call returns only once its result is on disk. A
+ * function that calls itself with the same arguments (directly or through other memoized calls)
+ * fails that call with `RecursiveComputation` instead of waiting for itself forever.
  *
  * Throws a `TypeError` when the function has no name (give a `name` option) and a `RangeError` for
  * an invalid duration: mistakes in code, reported when the module that wraps the function loads.

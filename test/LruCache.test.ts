@@ -26,7 +26,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import fc from "fast-check"
-import { InvalidOption, PersistenceError } from "../src/CacheError.js"
+import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
 import type * as MemoCache from "../src/MemoCache.js"
@@ -734,6 +734,73 @@ describe("LruCache", () => {
     )
   })
 
+  describe("recursion on a key", () => {
+    /** Turns a hang into a failure: the calls under test end at once, or never. */
+    const noHang = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => new Error("the call hung") })
+
+    it.scopedLive("a computation that asks for its own key fails with RecursiveComputation naming it", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const recursive = Effect.map(cache.getOrCompute("k", Effect.succeed(1)), (n) => n + 1)
+        const error = yield* noHang(Effect.flip(cache.getOrCompute("k", recursive)))
+        expect(error).toBeInstanceOf(RecursiveComputation)
+        expect((error as RecursiveComputation).key).toBe("k")
+        expect((error as RecursiveComputation).message).toContain('"k"')
+        expect(yield* cache.has("k")).toBe(false)
+        expect(yield* cache.getOrCompute("k", Effect.succeed(3))).toBe(3)
+      })
+    )
+
+    it.scopedLive("so does a cycle through other keys, and through fibers the computation forks", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const a: Effect.Effect<number, unknown> = Effect.suspend(() => cache.getOrCompute("a", b))
+        const b: Effect.Effect<number, unknown> = Effect.suspend(() =>
+          cache.getOrCompute("b", Effect.flatMap(Effect.fork(a), Fiber.join))
+        )
+        const error = yield* noHang(Effect.flip(a))
+        expect(error).toBeInstanceOf(RecursiveComputation)
+        expect((error as RecursiveComputation).key).toBe("a")
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+
+    it.scopedLive(
+      "a computation may wait for the same key computed elsewhere, and compute it again later",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+          const started = yield* Deferred.make<void>()
+          const gate = yield* Deferred.make<void>()
+          // Another fiber, outside any computation, computes "shared".
+          const other = yield* Effect.fork(
+            cache.getOrCompute(
+              "shared",
+              Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), 1))
+            )
+          )
+          yield* Deferred.await(started)
+          const waiting = yield* Effect.fork(
+            cache.getOrCompute(
+              "mine",
+              Effect.map(cache.getOrCompute("shared", Effect.succeed(-1)), (n) => n + 10)
+            )
+          )
+          yield* Deferred.succeed(gate, undefined)
+          expect(yield* noHang(Fiber.join(waiting))).toBe(11)
+          expect(yield* Fiber.join(other)).toBe(1)
+          // A computation that runs the same key again once its first computation is over is no cycle.
+          yield* cache.delete("mine")
+          const again = cache.getOrCompute(
+            "mine",
+            Effect.flatMap(cache.delete("shared"), () => cache.getOrCompute("shared", Effect.succeed(2)))
+          )
+          expect(yield* noHang(again)).toBe(2)
+        })
+    )
+  })
+
   describe("concurrency", () => {
     it.scoped("thousands of fibers mixing every operation keep the invariants", () =>
       Effect.gen(function* () {
@@ -1257,7 +1324,9 @@ describe("persistence through every door", () => {
       )
       yield* eventually(Effect.map(cache.stats, (s) => s.misses === 5))
       yield* Deferred.succeed(gate, undefined)
-      for (const error of yield* Fiber.joinAll(fibers)) expect(error.reason).toBe("Unencodable")
+      for (const error of yield* Fiber.joinAll(fibers)) {
+        expect(error).toMatchObject({ _tag: "PersistenceError", reason: "Unencodable" })
+      }
       expect(yield* cache.has("k")).toBe(false)
     })
   )

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
@@ -22,7 +23,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { InvalidOption, PersistenceError } from "../CacheError.js"
+import { type InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
@@ -41,6 +42,24 @@ export const isLruCache = (u: unknown): u is LruCache.LruCache<unknown, unknown,
 const DEFAULT_SWEEP_INTERVAL = Duration.minutes(1)
 
 const noRemovals: ReadonlyArray<never> = []
+
+/** A list of the computations a fiber is part of, innermost first. */
+interface Computing {
+  readonly deferred: Deferred.Deferred<any, any>
+  readonly outer: Computing | undefined
+}
+
+/**
+ * The computations of `getOrCompute` that the current fiber runs: set in each computation's fiber,
+ * and so inherited by the computations it starts and the fibers it forks. A call that would join
+ * one of them would wait for itself. Joining a fiber keeps the joiner's own list.
+ */
+const computing = FiberRef.unsafeMake<Computing | undefined>(undefined, { join: (parent) => parent })
+
+const isComputing = (list: Computing | undefined, deferred: Deferred.Deferred<any, any>): boolean => {
+  for (let node = list; node !== undefined; node = node.outer) if (node.deferred === deferred) return true
+  return false
+}
 
 /** The outcome of the atomic step of `getOrCompute`. */
 type Lookup<V, E> =
@@ -200,7 +219,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     key: K,
     compute: Effect.Effect<V, E2, R>,
     options?: LruCache.ComputeOptions<V>
-  ): Effect.Effect<V, E | E2, R> {
+  ): Effect.Effect<V, E | E2 | RecursiveComputation, R> {
     // Uninterruptible from the registration of a computation to its fork, so that no registered
     // computation is left without a fiber; callers wait for it interruptibly.
     return Effect.uninterruptibleMask((restore) =>
@@ -225,13 +244,26 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
           switch (lookup._tag) {
             case "Hit":
               return Effect.succeed(lookup.value)
-            case "Join":
-              return restore(Deferred.await(lookup.deferred))
+            case "Join": {
+              const deferred = lookup.deferred
+              return Effect.flatMap(
+                FiberRef.get(computing),
+                (list): Effect.Effect<V, E | E2 | RecursiveComputation> =>
+                  isComputing(list, deferred)
+                    ? Effect.fail(new RecursiveComputation({ method: "LruCache.getOrCompute", key }))
+                    : restore(Deferred.await(deferred))
+              )
+            }
             case "Start": {
               const deferred = lookup.deferred
               // Forked from an uninterruptible region, the fiber would inherit it: the computation
               // must stay interruptible by the cache's scope.
-              const load = Effect.interruptible(this.load(key, compute, deferred, options))
+              const load = Effect.interruptible(
+                Effect.locallyWith(this.load(key, compute, deferred, options), computing, (outer) => ({
+                  deferred,
+                  outer
+                }))
+              )
               return Effect.flatMap(Effect.forkIn(load, this.scope), (fiber) => {
                 // A fiber interrupted before its first step (the cache's scope closing) never
                 // settles: its end releases the key and the waiters instead.

@@ -7,7 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { KeyEncodingError } from "../CacheError.js"
+import { KeyEncodingError, RecursiveComputation } from "../CacheError.js"
 import type * as LruCache from "../LruCache.js"
 import type * as MemoCache from "../MemoCache.js"
 import * as cacheInternal from "./cache.js"
@@ -240,7 +240,13 @@ const call = (
   // Not a `Transient` failure of the function: the cache's own (a persistence error, a recursive
   // call), which reaches the caller as a `set` of the result would.
   const failed = (error: unknown): Effect.Effect<any, any, any> =>
-    error instanceof Transient ? Effect.failCause(error.cause) : Effect.fail(error)
+    error instanceof Transient
+      ? Effect.failCause(error.cause)
+      : Effect.fail(
+          error instanceof RecursiveComputation
+            ? new RecursiveComputation({ method: self.method, key })
+            : error
+        )
   if (self.window === undefined)
     return Effect.matchEffect(lookup, { onFailure: failed, onSuccess: fromEntry })
   return Effect.matchEffect(lookup, {

@@ -83,6 +83,11 @@ export interface CacheStats {
   readonly loadSuccesses: number
   /** `getOrCompute` computations that failed, died or were interrupted. */
   readonly loadFailures: number
+  /**
+   * Removal events that a subscriber of `events`/`subscribe` never saw because it fell
+   * `eventsCapacity` events behind (each counted once, however many subscribers missed it).
+   */
+  readonly droppedEvents: number
 }
 
 /**
@@ -146,9 +151,13 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   /** Time left before `key` expires: `Duration.infinity` without expiry, `None` without a live entry. */
   readonly remainingTtl: (key: K) => Effect.Effect<Option.Option<Duration.Duration>>
   readonly stats: Effect.Effect<CacheStats>
-  /** Removals with their cause, from the moment the stream is run. */
+  /**
+   * Removals with their cause, from the moment the stream is run. A subscriber that falls
+   * `eventsCapacity` events behind loses the oldest ones it has not read (counted in
+   * `stats.droppedEvents`): a subscriber that never reads costs bounded memory.
+   */
   readonly events: Stream.Stream<RemovalEvent<K, V>>
-  /** A queue of removals, subscribed when this effect runs, until the scope closes. */
+  /** A queue of removals, subscribed when this effect runs, until the scope closes; bounded as `events`. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<RemovalEvent<K, V>>, never, Scope.Scope>
 }
 
@@ -168,6 +177,12 @@ export interface Options<K, V, E = never, R = never> {
    * before any eviction). Default: 1 minute. `Duration.infinity` turns the sweep off.
    */
   readonly sweepInterval?: Duration.DurationInput | undefined
+  /**
+   * How many removal events a subscriber of `events` or `subscribe` may fall behind: past that, the
+   * oldest unread events slide out (the subscriber never sees them) and are counted in
+   * `stats.droppedEvents`. A positive integer. Default: 1024.
+   */
+  readonly eventsCapacity?: number | undefined
   /** Where the cache persists: see `CachePersistence`. Default: memory only. */
   readonly persistence?: Persistence<K, V, E, R> | undefined
 }

@@ -346,6 +346,38 @@ describe("LruCache", () => {
         ])
       })
     )
+
+    it.scoped(
+      "a subscriber that never reads holds the newest eventsCapacity events; the others are counted",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<number, number>({ capacity: 1, eventsCapacity: 4 })
+          const idle = yield* cache.subscribe
+          const reader = yield* cache.subscribe
+          const read: Array<number> = []
+          for (let i = 0; i <= 10; i++) {
+            yield* cache.set(i, i)
+            read.push(...(yield* drain(reader)).map((event) => event.key))
+          }
+          // The reader that keeps up loses nothing; the idle one keeps the last four of ten evictions.
+          expect(read).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+          expect((yield* drain(idle)).map((event) => event.key)).toEqual([6, 7, 8, 9])
+          expect((yield* cache.stats).droppedEvents).toBe(6)
+        })
+    )
+
+    it.scoped("by default a subscriber lags at most 1024 events behind", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 1 })
+        const idle = yield* cache.subscribe
+        for (let i = 0; i <= 5_000; i++) yield* cache.set(i, i)
+        expect(yield* Queue.size(idle)).toBe(1024)
+        expect((yield* cache.stats).droppedEvents).toBe(5_000 - 1024)
+        const events = yield* drain(idle)
+        expect(events[0]!.key).toBe(5_000 - 1024)
+        expect(events.at(-1)!.key).toBe(4_999)
+      })
+    )
   })
 
   describe("options", () => {
@@ -362,7 +394,9 @@ describe("LruCache", () => {
       ["timeToLive", { capacity: 3, timeToLive: "soon" as unknown as Duration.DurationInput }],
       ["sweepInterval", { capacity: 3, sweepInterval: 0 }],
       ["sweepInterval", { capacity: 3, sweepInterval: -1 }],
-      ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }]
+      ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }],
+      ["eventsCapacity", { capacity: 3, eventsCapacity: 0 }],
+      ["eventsCapacity", { capacity: 3, eventsCapacity: 2.5 }]
     ]
 
     it.scoped.each(invalid)("make rejects an invalid %s: %o", ([option, options]) =>
@@ -805,7 +839,12 @@ describe("LruCache", () => {
     it.scoped("thousands of fibers mixing every operation keep the invariants", () =>
       Effect.gen(function* () {
         const capacity = 16
-        const cache = yield* LruCache.make<number, number>({ capacity, timeToLive: "40 millis" })
+        // Room for every event: the subscriber reads them all at the end, and must find them all.
+        const cache = yield* LruCache.make<number, number>({
+          capacity,
+          timeToLive: "40 millis",
+          eventsCapacity: 1 << 20
+        })
         const events = yield* cache.subscribe
         let lookups = 0
         let getHits = 0
@@ -891,6 +930,7 @@ describe("LruCache", () => {
         expect(stats.size).toBeLessThanOrEqual(capacity)
         expect(stats.evictions).toBeGreaterThan(0)
         const removals = yield* drain(events)
+        expect(stats.droppedEvents).toBe(0)
         expect(removals.filter((r) => r.cause === "evicted").length).toBe(stats.evictions)
         expect(removals.filter((r) => r.cause === "expired").length).toBe(stats.expirations)
         for (const removal of removals) expect(removal.value % 1000).toBe(removal.key)

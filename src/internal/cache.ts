@@ -78,6 +78,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   private expirations = 0
   private loadSuccesses = 0
   private loadFailures = 0
+  private droppedEvents = 0
 
   constructor(
     readonly capacity: number,
@@ -138,9 +139,21 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       const removal = removed[i]!
       if (removal.cause === "evicted") this.evictions++
       else if (removal.cause === "expired") this.expirations++
-      this.removals.unsafeOffer(removal)
+      this.publishRemoval(removal)
     }
     return removed
+  }
+
+  /**
+   * Offers a removal to the subscribers. The `PubSub` is bounded: once the slowest subscriber is
+   * `eventsCapacity` events behind, the offer fails, and the event slides out the oldest one (which
+   * that subscriber then never sees) and is counted as dropped. Sliding is synchronous, so it keeps
+   * its place in the atomic step, and only ever runs for a subscriber that lags that far behind.
+   */
+  private publishRemoval(removal: Removal<K, V>): void {
+    if (this.removals.unsafeOffer(removal) || !this.removals.isActive()) return
+    this.droppedEvents++
+    Effect.runSync(PubSub.publish(this.removals, removal))
   }
 
   /**
@@ -420,7 +433,8 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       expirations: this.expirations,
       size: lru.storedCount(state),
       loadSuccesses: this.loadSuccesses,
-      loadFailures: this.loadFailures
+      loadFailures: this.loadFailures,
+      droppedEvents: this.droppedEvents
     }))
   }
 
@@ -449,7 +463,10 @@ interface Decoded {
   readonly capacity: number
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
+  readonly eventsCapacity: number
 }
+
+const DEFAULT_EVENTS_CAPACITY = 1024
 
 const METHOD = "LruCache.make"
 
@@ -466,7 +483,11 @@ const decodeOptions = <K, V, E, R>(
       options.sweepInterval === undefined
         ? DEFAULT_SWEEP_INTERVAL
         : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
-    return { capacity, timeToLive, sweepInterval }
+    const eventsCapacity =
+      options.eventsCapacity === undefined
+        ? DEFAULT_EVENTS_CAPACITY
+        : yield* positiveInteger(METHOD, "eventsCapacity", options.eventsCapacity)
+    return { capacity, timeToLive, sweepInterval, eventsCapacity }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -476,10 +497,13 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
+    const { capacity, eventsCapacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
-    const removals = yield* Effect.acquireRelease(PubSub.unbounded<Removal<K, V>>(), PubSub.shutdown)
+    const removals = yield* Effect.acquireRelease(
+      PubSub.sliding<Removal<K, V>>(eventsCapacity),
+      PubSub.shutdown
+    )
     const state = yield* Ref.make(lru.empty<K, V>(capacity))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {

@@ -173,8 +173,10 @@ export interface Options<K, V, E = never, R = never> {
   /** Default time to live of an entry. Default: `Duration.infinity`, entries never expire. */
   readonly timeToLive?: Duration.DurationInput | undefined
   /**
-   * How often a background fiber removes expired entries (they are also removed when touched, and
-   * before any eviction). Default: 1 minute. `Duration.infinity` turns the sweep off.
+   * The batching of the background sweep of expired entries (they are also removed when touched,
+   * and before any eviction). The sweep sleeps until the earliest expiry, but wakes at most once per
+   * interval, so an expired entry is removed at the latest this long after it expires; it costs no
+   * wake-up while nothing can expire. Default: 1 minute. `Duration.infinity` turns the sweep off.
    */
   readonly sweepInterval?: Duration.DurationInput | undefined
   /**

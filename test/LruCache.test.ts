@@ -275,6 +275,53 @@ describe("LruCache", () => {
       })
     )
 
+    it.scoped(
+      "the sweep sleeps until the next expiry: two days of TestClock time travel take well under a second",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<string, number>({ capacity: 8, timeToLive: "5 hours" })
+          const events = yield* cache.subscribe
+          yield* settle
+          // Nothing can expire: no wake-up is pending at all.
+          expect(Chunk.toArray(yield* TestClock.sleeps())).toEqual([])
+          yield* cache.set("a", 1)
+          yield* cache.set("forever", 0, { timeToLive: Duration.infinity })
+          yield* settle
+          // One wake-up, at the expiry of "a".
+          expect(Chunk.toArray(yield* TestClock.sleeps())).toEqual([Duration.toMillis("5 hours")])
+          // An earlier expiry re-arms it.
+          yield* cache.set("b", 2, { timeToLive: "2 hours" })
+          yield* settle
+          expect(Math.min(...Chunk.toArray(yield* TestClock.sleeps()))).toBe(Duration.toMillis("2 hours"))
+          const started = performance.now()
+          yield* TestClock.adjust("2 days")
+          const elapsed = performance.now() - started
+          expect(elapsed).toBeLessThan(1_000)
+          expect((yield* drain(events)).map((event) => [event.key, event.cause])).toEqual([
+            ["b", "expired"],
+            ["a", "expired"]
+          ])
+          expect(yield* cache.keys).toEqual(["forever"])
+        })
+    )
+
+    it.scoped("expiries closer than the sweep interval are swept together, once per interval", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 100, sweepInterval: "1 minute" })
+        const events = yield* cache.subscribe
+        for (let i = 1; i <= 90; i++) yield* cache.set(i, i, { timeToLive: Duration.seconds(i) })
+        yield* settle
+        // Each expiry is removed at the latest one interval after it, in one sweep per interval.
+        yield* TestClock.adjust("1 minute")
+        expect((yield* drain(events)).length).toBe(60)
+        yield* TestClock.adjust("59 seconds")
+        yield* settle
+        expect(yield* Queue.size(events)).toBe(0)
+        yield* TestClock.adjust("1 second")
+        expect((yield* drain(events)).length).toBe(30)
+      })
+    )
+
     it.scoped("with the sweep turned off, nothing is removed until touched", () =>
       Effect.gen(function* () {
         const cache = yield* LruCache.make<string, number>({

@@ -20,7 +20,6 @@ import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
@@ -197,6 +196,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       this.supersede(key)
       const next = lru.setAt(state, key, value, now, expiresAt)
       this.publish(state, next)
+      this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
     }
     let prepared: unknown
@@ -207,6 +207,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     }
     this.supersede(key)
     const next = lru.setAt(state, key, value, now, expiresAt)
+    this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
     return [stores ? backend.recordSet(prepared) : removals, next] as const
@@ -220,6 +221,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
         this.supersede(key)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
         this.publish(state, next)
+        this.rearm(now + timeToLive)
         return [undefined, next]
       })
     }
@@ -446,14 +448,50 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     return PubSub.subscribe(this.removals)
   }
 
-  /** The sweep that removes expired entries nobody touches. */
-  sweepEvery(interval: Duration.Duration): Effect.Effect<void> {
-    return Effect.asVoid(
-      Effect.repeat(
-        this.sweep(() => undefined),
-        Schedule.spaced(interval)
+  /**
+   * A write whose expiry comes before this wakes the sweep early (see `sweepUntilExpiries`);
+   * `-Infinity` while no write needs to.
+   */
+  private rearmBelow = Number.NEGATIVE_INFINITY
+  private wake: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
+
+  /** Called in the atomic step of every write that brings an expiry. */
+  private rearm(expiresAt: number): void {
+    if (expiresAt < this.rearmBelow) {
+      this.rearmBelow = Number.NEGATIVE_INFINITY
+      Deferred.unsafeDone(this.wake, Exit.void)
+    }
+  }
+
+  /**
+   * The sweep that removes expired entries nobody touches. Rather than waking every interval, it
+   * sleeps until the earliest expiry (the heap's minimum), but no sooner than `interval` after its
+   * last wake-up, so that expiries closer together than that are swept in one batch; and it sleeps
+   * without a timer while nothing can expire. A write that brings an earlier expiry wakes it to
+   * sleep less. So an expired entry is swept at the latest `interval` after its expiry, and a jump
+   * of a `TestClock` costs one wake-up per batch of expiries, not one per interval.
+   */
+  sweepUntilExpiries(interval: number): Effect.Effect<never> {
+    const loop: Effect.Effect<never> = Effect.suspend(() => {
+      const wake = Deferred.unsafeMake<void>(FiberId.none)
+      this.wake = wake
+      return Effect.flatMap(
+        this.sweep((state, now) => {
+          const earliest = now + interval
+          const wakeAt = Math.max(lru.nextExpiry(state), earliest)
+          this.rearmBelow = wakeAt > earliest ? wakeAt : Number.NEGATIVE_INFINITY
+          return wakeAt - now
+        }),
+        (delay) =>
+          Effect.zipRight(
+            delay === Number.POSITIVE_INFINITY
+              ? Deferred.await(wake)
+              : Effect.race(Effect.sleep(delay), Deferred.await(wake)),
+            loop
+          )
       )
-    )
+    })
+    return loop
   }
 }
 
@@ -525,7 +563,7 @@ export const make = <K, V, E = never, R = never>(
       backend
     )
     if (Duration.isFinite(sweepInterval)) {
-      yield* Effect.forkIn(cache.sweepEvery(sweepInterval), scope)
+      yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), scope)
     }
     return cache
   })

@@ -772,6 +772,18 @@ export const hasExpiringEntries = <K, V>(lru: Lru.Lru<K, V>): boolean => {
 }
 
 /**
+ * The earliest expiry of an entry of `self` (expired or not), `Infinity` when none can expire.
+ *
+ * @internal
+ */
+export const nextExpiry = <K, V>(lru: Lru.Lru<K, V>): number => {
+  const self = impl(lru)
+  reroot(self)
+  const heap = self.store.heap
+  return heap.length === 0 ? Number.POSITIVE_INFINITY : heap[0]!.expiresAt
+}
+
+/**
  * What the operation that made `self` removed. Meaningful only for a version just made by an
  * operation (`next !== self`).
  *

@@ -95,6 +95,26 @@ export class KeyEncodingError extends Schema.TaggedError<KeyEncodingError>(
 }
 
 /**
+ * The computation of a key asked for that same key, directly or through the computations of other
+ * keys it waits for: it would wait for itself forever. `key` is the key (for `cached`, the key of
+ * the call, which starts with the function's name). Compute the inner value without the cache, or
+ * under another key.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RecursiveComputation extends Schema.TaggedError<RecursiveComputation>(
+  "effect-lru-cache/RecursiveComputation"
+)("RecursiveComputation", {
+  method: Schema.String,
+  key: Schema.Unknown
+}) {
+  override get message(): string {
+    return `${this.method}: the computation of the key ${describe(this.key)} asked for the same key (a recursive call, directly or through other keys' computations) and would wait for itself forever; compute the inner value without the cache, or under another key`
+  }
+}
+
+/**
  * The Redis tier could not reach Redis, or Redis answered with an error.
  *
  * @since 0.1.0
@@ -117,7 +137,12 @@ export class RedisError extends Schema.TaggedError<RedisError>("effect-lru-cache
  * @since 0.1.0
  * @category errors
  */
-export type CacheError = InvalidOption | PersistenceError | KeyEncodingError | RedisError
+export type CacheError =
+  | InvalidOption
+  | PersistenceError
+  | KeyEncodingError
+  | RecursiveComputation
+  | RedisError
 
 const describe = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)

@@ -14,7 +14,7 @@ import type { Pipeable } from "effect/Pipeable"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { InvalidOption, PersistenceError } from "./CacheError.js"
+import type { InvalidOption, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/cache.js"
 import * as memo from "./internal/memo.js"
@@ -83,6 +83,11 @@ export interface CacheStats {
   readonly loadSuccesses: number
   /** `getOrCompute` computations that failed, died or were interrupted. */
   readonly loadFailures: number
+  /**
+   * Removal events that a subscriber of `events`/`subscribe` never saw because it fell
+   * `eventsCapacity` events behind (each counted once, however many subscribers missed it).
+   */
+  readonly droppedEvents: number
 }
 
 /**
@@ -115,13 +120,15 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
    * The live value of `key`, or else the result of `compute`, run once for all the fibers that ask
    * for `key` while it runs. A success is stored and returned to all of them; a failure reaches all
    * of them and is not stored. Interrupting one caller does not interrupt a computation that others
-   * still wait for.
+   * still wait for. A computation that asks for its own key (directly, or through the computations
+   * of other keys it waits for, or from a fiber it forked) fails that call with
+   * `RecursiveComputation` instead of waiting for itself forever.
    */
   readonly getOrCompute: <E2, R>(
     key: K,
     compute: Effect.Effect<V, E2, R>,
     options?: ComputeOptions<V>
-  ) => Effect.Effect<V, E | E2, R>
+  ) => Effect.Effect<V, E | E2 | RecursiveComputation, R>
   /** Whether `key` has a live entry; touches neither recency nor stats, and removes nothing. */
   readonly has: (key: K) => Effect.Effect<boolean>
   /** The live value of `key`; touches neither recency nor stats. */
@@ -144,9 +151,13 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   /** Time left before `key` expires: `Duration.infinity` without expiry, `None` without a live entry. */
   readonly remainingTtl: (key: K) => Effect.Effect<Option.Option<Duration.Duration>>
   readonly stats: Effect.Effect<CacheStats>
-  /** Removals with their cause, from the moment the stream is run. */
+  /**
+   * Removals with their cause, from the moment the stream is run. A subscriber that falls
+   * `eventsCapacity` events behind loses the oldest ones it has not read (counted in
+   * `stats.droppedEvents`): a subscriber that never reads costs bounded memory.
+   */
   readonly events: Stream.Stream<RemovalEvent<K, V>>
-  /** A queue of removals, subscribed when this effect runs, until the scope closes. */
+  /** A queue of removals, subscribed when this effect runs, until the scope closes; bounded as `events`. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<RemovalEvent<K, V>>, never, Scope.Scope>
 }
 
@@ -162,10 +173,18 @@ export interface Options<K, V, E = never, R = never> {
   /** Default time to live of an entry. Default: `Duration.infinity`, entries never expire. */
   readonly timeToLive?: Duration.DurationInput | undefined
   /**
-   * How often a background fiber removes expired entries (they are also removed when touched, and
-   * before any eviction). Default: 1 minute. `Duration.infinity` turns the sweep off.
+   * The batching of the background sweep of expired entries (they are also removed when touched,
+   * and before any eviction). The sweep sleeps until the earliest expiry, but wakes at most once per
+   * interval, so an expired entry is removed at the latest this long after it expires; it costs no
+   * wake-up while nothing can expire. Default: 1 minute. `Duration.infinity` turns the sweep off.
    */
   readonly sweepInterval?: Duration.DurationInput | undefined
+  /**
+   * How many removal events a subscriber of `events` or `subscribe` may fall behind: past that, the
+   * oldest unread events slide out (the subscriber never sees them) and are counted in
+   * `stats.droppedEvents`. A positive integer. Default: 1024.
+   */
+  readonly eventsCapacity?: number | undefined
   /** Where the cache persists: see `CachePersistence`. Default: memory only. */
   readonly persistence?: Persistence<K, V, E, R> | undefined
 }
@@ -242,4 +261,4 @@ export const cached: <Args extends ReadonlyArray<any>, A, E, R, CE>(
   cache: LruCache<string, MemoCache.Entry, CE>,
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: MemoCache.CachedOptions<Args, A, E>
-) => MemoCache.Memoized<Args, A, E, R, never> = memo.cachedWith
+) => MemoCache.Memoized<Args, A, E, R, never, CE> = memo.cachedWith

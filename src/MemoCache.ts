@@ -11,7 +11,7 @@ import type * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { InvalidOption, KeyEncodingError, PersistenceError } from "./CacheError.js"
+import type { InvalidOption, KeyEncodingError, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import * as internal from "./internal/memo.js"
 import type * as LruCache from "./LruCache.js"
 
@@ -101,18 +101,20 @@ export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
 /**
  * A memoized function: call it like the original, or drop the stored result of one call with
  * `invalidate`. `Env` is what finding the cache needs: the {@link MemoCache} service for
- * {@link cached}, nothing for {@link cachedWith}.
+ * {@link cached}, nothing for {@link cachedWith}. `CE` is what the cache's writes fail with (a
+ * `PersistenceError` with persistence): a call whose result cannot be stored as durably as the cache
+ * promises fails with it, as a `set` of that result would.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Memoized<Args extends ReadonlyArray<any>, A, E, R, Env> {
-  (...args: Args): Effect.Effect<A, E | KeyEncodingError, R | Env>
+export interface Memoized<Args extends ReadonlyArray<any>, A, E, R, Env, CE = never> {
+  (...args: Args): Effect.Effect<A, E | KeyEncodingError | RecursiveComputation | CE, R | Env>
   /**
    * Removes the stored result of the call with these arguments, so that the next call runs the
    * function again: true iff there was a live one.
    */
-  readonly invalidate: (...args: Args) => Effect.Effect<boolean, KeyEncodingError, Env>
+  readonly invalidate: (...args: Args) => Effect.Effect<boolean, KeyEncodingError | CE, Env>
 }
 
 /**
@@ -153,7 +155,11 @@ export const layer: <E extends PersistenceError = never, R = never>(
  * stored like any other; failures are not, unless `timeToLive` is a function of the `Exit` that
  * asks for it; defects and interruptions never are. A call fails with a `KeyEncodingError` when an
  * argument has no encoding (a function, a symbol, a cycle, a class instance): it names where. When
- * the cache's persistence cannot store a result, the call still returns it, and a warning is logged.
+ * the cache's persistence cannot store a result, the call fails with the `PersistenceError`, as a
+ * `set` of that result would: `"Unencodable"` stores nothing, `"WriteFailed"` keeps the result in
+ * memory only. With durability `"always"`, a call returns only once its result is on disk. A
+ * function that calls itself with the same arguments (directly or through other memoized calls)
+ * fails that call with `RecursiveComputation` instead of waiting for itself forever.
  *
  * Throws a `TypeError` when the function has no name (give a `name` option) and a `RangeError` for
  * an invalid duration: mistakes in code, reported when the module that wraps the function loads.
@@ -178,7 +184,7 @@ export const layer: <E extends PersistenceError = never, R = never>(
 export const cached: <Args extends ReadonlyArray<any>, A, E, R>(
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: CachedOptions<Args, A, E>
-) => Memoized<Args, A, E, R, MemoCache> = internal.cached
+) => Memoized<Args, A, E, R, MemoCache, PersistenceError> = internal.cached
 
 /**
  * Like {@link cached}, on a cache of your own rather than the {@link MemoCache} service. Background
@@ -204,7 +210,7 @@ export const cachedWith: <Args extends ReadonlyArray<any>, A, E, R, CE>(
   cache: LruCache.LruCache<string, Entry, CE>,
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: CachedOptions<Args, A, E>
-) => Memoized<Args, A, E, R, never> = internal.cachedWith
+) => Memoized<Args, A, E, R, never, CE> = internal.cachedWith
 
 /**
  * The key {@link cached} gives a call of the function named `name` with `args`, or why there is none.

@@ -1,3 +1,5 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -8,8 +10,13 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Hash from "effect/Hash"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -19,8 +26,12 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import fc from "fast-check"
-import { InvalidOption } from "../src/CacheError.js"
+import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
+import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
+import type * as MemoCache from "../src/MemoCache.js"
+import { provide } from "./conformance/persistence.js"
+import { instrument } from "./fixtures/persistence/fileSystem.js"
 import * as M from "./model.js"
 
 const show = <A>(option: Option.Option<A>): { readonly some: A } | "none" =>
@@ -31,6 +42,8 @@ const millis = (option: Option.Option<Duration.Duration>): { readonly some: numb
 
 const drain = <A>(queue: Queue.Dequeue<A>): Effect.Effect<Array<A>> =>
   Effect.map(Queue.takeAll(queue), Chunk.toArray)
+
+const quiet = Logger.withMinimumLogLevel(LogLevel.None)
 
 /** Lets forked fibers run up to their next suspension. */
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
@@ -44,6 +57,26 @@ const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effect.Effec
     }
     return yield* Effect.fail(new Error("condition never held"))
   })
+
+/**
+ * A key whose `Equal` reads the cache it is a key of: asking the cache about itself from inside a
+ * comparison recurses for ever, unless identical keys are never compared.
+ */
+class Reentrant implements Equal.Equal {
+  comparisons = 0
+  constructor(
+    readonly id: number,
+    readonly cache: LruCache.LruCache<Reentrant, string>
+  ) {}
+  [Equal.symbol](that: Equal.Equal): boolean {
+    this.comparisons++
+    if (that === this) Effect.runSync(this.cache.getOrCompute(this, Effect.succeed("from Equal")))
+    return that instanceof Reentrant && that.id === this.id
+  }
+  [Hash.symbol](): number {
+    return this.id
+  }
+}
 
 describe("LruCache", () => {
   describe("basics", () => {
@@ -242,6 +275,53 @@ describe("LruCache", () => {
       })
     )
 
+    it.scoped(
+      "the sweep sleeps until the next expiry: two days of TestClock time travel take well under a second",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<string, number>({ capacity: 8, timeToLive: "5 hours" })
+          const events = yield* cache.subscribe
+          yield* settle
+          // Nothing can expire: no wake-up is pending at all.
+          expect(Chunk.toArray(yield* TestClock.sleeps())).toEqual([])
+          yield* cache.set("a", 1)
+          yield* cache.set("forever", 0, { timeToLive: Duration.infinity })
+          yield* settle
+          // One wake-up, at the expiry of "a".
+          expect(Chunk.toArray(yield* TestClock.sleeps())).toEqual([Duration.toMillis("5 hours")])
+          // An earlier expiry re-arms it.
+          yield* cache.set("b", 2, { timeToLive: "2 hours" })
+          yield* settle
+          expect(Math.min(...Chunk.toArray(yield* TestClock.sleeps()))).toBe(Duration.toMillis("2 hours"))
+          const started = performance.now()
+          yield* TestClock.adjust("2 days")
+          const elapsed = performance.now() - started
+          expect(elapsed).toBeLessThan(1_000)
+          expect((yield* drain(events)).map((event) => [event.key, event.cause])).toEqual([
+            ["b", "expired"],
+            ["a", "expired"]
+          ])
+          expect(yield* cache.keys).toEqual(["forever"])
+        })
+    )
+
+    it.scoped("expiries closer than the sweep interval are swept together, once per interval", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 100, sweepInterval: "1 minute" })
+        const events = yield* cache.subscribe
+        for (let i = 1; i <= 90; i++) yield* cache.set(i, i, { timeToLive: Duration.seconds(i) })
+        yield* settle
+        // Each expiry is removed at the latest one interval after it, in one sweep per interval.
+        yield* TestClock.adjust("1 minute")
+        expect((yield* drain(events)).length).toBe(60)
+        yield* TestClock.adjust("59 seconds")
+        yield* settle
+        expect(yield* Queue.size(events)).toBe(0)
+        yield* TestClock.adjust("1 second")
+        expect((yield* drain(events)).length).toBe(30)
+      })
+    )
+
     it.scoped("with the sweep turned off, nothing is removed until touched", () =>
       Effect.gen(function* () {
         const cache = yield* LruCache.make<string, number>({
@@ -313,6 +393,38 @@ describe("LruCache", () => {
         ])
       })
     )
+
+    it.scoped(
+      "a subscriber that never reads holds the newest eventsCapacity events; the others are counted",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<number, number>({ capacity: 1, eventsCapacity: 4 })
+          const idle = yield* cache.subscribe
+          const reader = yield* cache.subscribe
+          const read: Array<number> = []
+          for (let i = 0; i <= 10; i++) {
+            yield* cache.set(i, i)
+            read.push(...(yield* drain(reader)).map((event) => event.key))
+          }
+          // The reader that keeps up loses nothing; the idle one keeps the last four of ten evictions.
+          expect(read).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+          expect((yield* drain(idle)).map((event) => event.key)).toEqual([6, 7, 8, 9])
+          expect((yield* cache.stats).droppedEvents).toBe(6)
+        })
+    )
+
+    it.scoped("by default a subscriber lags at most 1024 events behind", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<number, number>({ capacity: 1 })
+        const idle = yield* cache.subscribe
+        for (let i = 0; i <= 5_000; i++) yield* cache.set(i, i)
+        expect(yield* Queue.size(idle)).toBe(1024)
+        expect((yield* cache.stats).droppedEvents).toBe(5_000 - 1024)
+        const events = yield* drain(idle)
+        expect(events[0]!.key).toBe(5_000 - 1024)
+        expect(events.at(-1)!.key).toBe(4_999)
+      })
+    )
   })
 
   describe("options", () => {
@@ -329,7 +441,9 @@ describe("LruCache", () => {
       ["timeToLive", { capacity: 3, timeToLive: "soon" as unknown as Duration.DurationInput }],
       ["sweepInterval", { capacity: 3, sweepInterval: 0 }],
       ["sweepInterval", { capacity: 3, sweepInterval: -1 }],
-      ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }]
+      ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }],
+      ["eventsCapacity", { capacity: 3, eventsCapacity: 0 }],
+      ["eventsCapacity", { capacity: 3, eventsCapacity: 2.5 }]
     ]
 
     it.scoped.each(invalid)("make rejects an invalid %s: %o", ([option, options]) =>
@@ -438,6 +552,65 @@ describe("LruCache", () => {
 
   describe("single-flight getOrCompute", () => {
     const N = 50
+
+    /** Pairs of distinct values that are one key. */
+    const oneKey: ReadonlyArray<readonly [string, () => unknown, () => unknown]> = [
+      ["Date", () => new Date(0), () => new Date(0)],
+      ["URL", () => new URL("https://example.com/a?b"), () => new URL("https://example.com/a?b")],
+      ["NaN", () => Number.NaN, () => 0 / 0],
+      ["-0 and 0", () => -0, () => 0],
+      [
+        "Data.struct",
+        () => Data.struct({ id: 1, tags: Data.array(["a"]) }),
+        () => Data.struct({ id: 1, tags: Data.array(["a"]) })
+      ]
+    ]
+
+    it.scoped.each(oneKey)("%s: the running computations know a key as the index does", ([, first, second]) =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<unknown, string>({ capacity: 4 })
+        const runs = yield* Ref.make(0)
+        const gate = yield* Deferred.make<void>()
+        const slow = Ref.update(runs, (n) => n + 1).pipe(
+          Effect.zipRight(Deferred.await(gate)),
+          Effect.as("computed")
+        )
+        const a = yield* Effect.fork(cache.getOrCompute(first(), slow))
+        yield* eventually(Effect.map(Ref.get(runs), (n) => n === 1))
+        const b = yield* Effect.fork(cache.getOrCompute(second(), slow))
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === 2))
+        // A write of the key during the computation is newer than what the computation brings.
+        yield* cache.set(second(), "newer")
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.join(a)).toBe("computed")
+        expect(yield* Fiber.join(b)).toBe("computed")
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(show(yield* cache.get(first()))).toEqual({ some: "newer" })
+        expect(yield* cache.size).toBe(1)
+      })
+    )
+
+    it.scoped("a key is compared by identity first: its Equal is not called on itself", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<Reentrant, string>({ capacity: 4 })
+        const key = new Reentrant(1, cache)
+        const gate = yield* Deferred.make<void>()
+        const slow = Effect.as(Deferred.await(gate), "computed")
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 3 }),
+          () => Effect.fork(cache.getOrCompute(key, slow)),
+          { concurrency: "unbounded" }
+        )
+        yield* eventually(Effect.map(cache.stats, (s) => s.misses === 3))
+        yield* cache.delete(key)
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.joinAll(fibers)).toEqual(["computed", "computed", "computed"])
+        expect(yield* cache.getOrCompute(key, Effect.succeed("again"))).toBe("again")
+        expect(key.comparisons).toBe(0)
+        // A distinct, equal key still finds it, through its Equal.
+        expect(show(yield* cache.get(new Reentrant(1, cache)))).toEqual({ some: "again" })
+      })
+    )
 
     it.scoped("concurrent callers of a missing key run the computation once and all get its value", () =>
       Effect.gen(function* () {
@@ -642,11 +815,83 @@ describe("LruCache", () => {
     )
   })
 
+  describe("recursion on a key", () => {
+    /** Turns a hang into a failure: the calls under test end at once, or never. */
+    const noHang = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => new Error("the call hung") })
+
+    it.scopedLive("a computation that asks for its own key fails with RecursiveComputation naming it", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const recursive = Effect.map(cache.getOrCompute("k", Effect.succeed(1)), (n) => n + 1)
+        const error = yield* noHang(Effect.flip(cache.getOrCompute("k", recursive)))
+        expect(error).toBeInstanceOf(RecursiveComputation)
+        expect((error as RecursiveComputation).key).toBe("k")
+        expect((error as RecursiveComputation).message).toContain('"k"')
+        expect(yield* cache.has("k")).toBe(false)
+        expect(yield* cache.getOrCompute("k", Effect.succeed(3))).toBe(3)
+      })
+    )
+
+    it.scopedLive("so does a cycle through other keys, and through fibers the computation forks", () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+        const a: Effect.Effect<number, unknown> = Effect.suspend(() => cache.getOrCompute("a", b))
+        const b: Effect.Effect<number, unknown> = Effect.suspend(() =>
+          cache.getOrCompute("b", Effect.flatMap(Effect.fork(a), Fiber.join))
+        )
+        const error = yield* noHang(Effect.flip(a))
+        expect(error).toBeInstanceOf(RecursiveComputation)
+        expect((error as RecursiveComputation).key).toBe("a")
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+
+    it.scopedLive(
+      "a computation may wait for the same key computed elsewhere, and compute it again later",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<string, number>({ capacity: 4 })
+          const started = yield* Deferred.make<void>()
+          const gate = yield* Deferred.make<void>()
+          // Another fiber, outside any computation, computes "shared".
+          const other = yield* Effect.fork(
+            cache.getOrCompute(
+              "shared",
+              Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), 1))
+            )
+          )
+          yield* Deferred.await(started)
+          const waiting = yield* Effect.fork(
+            cache.getOrCompute(
+              "mine",
+              Effect.map(cache.getOrCompute("shared", Effect.succeed(-1)), (n) => n + 10)
+            )
+          )
+          yield* Deferred.succeed(gate, undefined)
+          expect(yield* noHang(Fiber.join(waiting))).toBe(11)
+          expect(yield* Fiber.join(other)).toBe(1)
+          // A computation that runs the same key again once its first computation is over is no cycle.
+          yield* cache.delete("mine")
+          const again = cache.getOrCompute(
+            "mine",
+            Effect.flatMap(cache.delete("shared"), () => cache.getOrCompute("shared", Effect.succeed(2)))
+          )
+          expect(yield* noHang(again)).toBe(2)
+        })
+    )
+  })
+
   describe("concurrency", () => {
     it.scoped("thousands of fibers mixing every operation keep the invariants", () =>
       Effect.gen(function* () {
         const capacity = 16
-        const cache = yield* LruCache.make<number, number>({ capacity, timeToLive: "40 millis" })
+        // Room for every event: the subscriber reads them all at the end, and must find them all.
+        const cache = yield* LruCache.make<number, number>({
+          capacity,
+          timeToLive: "40 millis",
+          eventsCapacity: 1 << 20
+        })
         const events = yield* cache.subscribe
         let lookups = 0
         let getHits = 0
@@ -732,6 +977,7 @@ describe("LruCache", () => {
         expect(stats.size).toBeLessThanOrEqual(capacity)
         expect(stats.evictions).toBeGreaterThan(0)
         const removals = yield* drain(events)
+        expect(stats.droppedEvents).toBe(0)
         expect(removals.filter((r) => r.cause === "evicted").length).toBe(stats.evictions)
         expect(removals.filter((r) => r.cause === "expired").length).toBe(stats.expirations)
         for (const removal of removals) expect(removal.value % 1000).toBe(removal.key)
@@ -996,4 +1242,188 @@ describe("LruCache against the reference model", () => {
     )
     await runtime.dispose()
   })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// Persistence through every door: set, getOrCompute and cached keep the same durability promise.
+
+const entry = (value: number): MemoCache.Entry => ({ _tag: "Success", value })
+
+const onDisk = Effect.gen(function* () {
+  const context = yield* Layer.build(NodeContext.layer)
+  const fs = Context.get(context, FileSystem.FileSystem)
+  const directory = yield* Effect.orDie(fs.makeTempDirectoryScoped())
+  const path = `${directory}/cache.bin`
+  const open = (durability: CachePersistence.Durability, over: FileSystem.FileSystem = fs) =>
+    LruCache.make<string, MemoCache.Entry, PersistenceError, never>({
+      capacity: 10,
+      persistence: provide(
+        CachePersistence.file<string, MemoCache.Entry>({ path, durability }),
+        Context.add(context, FileSystem.FileSystem, over)
+      )
+    })
+  return { fs, path, open }
+})
+
+/** Opens a cache on a copy of the files as they are now: what a crash at this moment would leave. */
+const afterCrash = (fs: FileSystem.FileSystem, path: string) =>
+  Effect.gen(function* () {
+    const copy = yield* onDisk
+    for (const suffix of ["", ".journal"]) {
+      const bytes = yield* Effect.option(fs.readFile(`${path}${suffix}`))
+      if (Option.isSome(bytes)) yield* fs.writeFile(`${copy.path}${suffix}`, bytes.value)
+    }
+    return yield* copy.open("always")
+  })
+
+/**
+ * A `FileSystem` whose file fsyncs, once `hold` is set, wait until `gate` opens: an fsync as slow as
+ * the test wants. `held` counts the fsyncs waiting.
+ */
+const slowSyncs = (fs: FileSystem.FileSystem, gate: Deferred.Deferred<void>) => {
+  const control = { hold: false, held: 0 }
+  const wrap = (file: FileSystem.File): FileSystem.File => ({
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: file.fd,
+    get stat() {
+      return file.stat
+    },
+    seek: (offset, from) => file.seek(offset, from),
+    read: (buffer) => file.read(buffer),
+    readAlloc: (size) => file.readAlloc(size),
+    truncate: (length) => file.truncate(length),
+    sync: Effect.suspend(() => {
+      if (!control.hold) return file.sync
+      control.held++
+      return Effect.zipRight(Deferred.await(gate), file.sync)
+    }),
+    write: (buffer) => file.write(buffer),
+    writeAll: (buffer) => file.writeAll(buffer)
+  })
+  const slow: FileSystem.FileSystem = {
+    ...fs,
+    open: (path, options) => Effect.map(fs.open(path, options), wrap)
+  }
+  return { fs: slow, control }
+}
+
+/** The three ways to store a value; each stores one entry under a key of its own. */
+const doors: ReadonlyArray<
+  readonly [
+    string,
+    (
+      cache: LruCache.LruCache<string, MemoCache.Entry, PersistenceError>,
+      value: unknown
+    ) => Effect.Effect<unknown, unknown>
+  ]
+> = [
+  ["set", (cache, value) => cache.set("set", { _tag: "Success", value })],
+  [
+    "getOrCompute",
+    (cache, value) => cache.getOrCompute("computed", Effect.succeed({ _tag: "Success", value }))
+  ],
+  ["cached", (cache, value) => LruCache.cached(cache, () => Effect.succeed(value), { name: "f" })()]
+]
+
+describe("persistence through every door", () => {
+  describe.each(doors)("%s", (_, store) => {
+    it.scoped('"always": completes only once the record is fsynced; a crash then keeps it', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const gate = yield* Deferred.make<void>()
+        const slow = slowSyncs(place.fs, gate)
+        const cache = yield* place.open("always", slow.fs)
+        // Added after the cache, so run before it closes: its final fsyncs must pass, whatever happened.
+        yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+        slow.control.hold = true
+        const fiber = yield* Effect.fork(store(cache, 1))
+        yield* eventually(Effect.sync(() => slow.control.held > 0))
+        yield* settle
+        expect(fiber.unsafePoll()).toBe(null)
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+        const recovered = yield* afterCrash(place.fs, place.path)
+        expect(yield* recovered.values).toEqual([entry(1)])
+      })
+    )
+
+    it.scoped('"interval": the record reaches the disk within the interval', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const cache = yield* place.open("interval")
+        // A first flush, so that the next one appends to the journal rather than snapshotting memory.
+        yield* cache.set("first", entry(0))
+        yield* TestClock.adjust("1 second")
+        yield* eventually(
+          Effect.map(
+            Effect.flatMap(afterCrash(place.fs, place.path), (recovered) => recovered.size),
+            (size) => size === 1
+          )
+        )
+        yield* store(cache, 1)
+        yield* TestClock.adjust("1 second")
+        yield* eventually(
+          Effect.map(
+            Effect.flatMap(afterCrash(place.fs, place.path), (recovered) => recovered.size),
+            (size) => size === 2
+          )
+        )
+      })
+    )
+
+    it.scoped('"close": the value is in the snapshot written when the scope closes', () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        yield* Effect.scoped(Effect.flatMap(place.open("close"), (cache) => store(cache, 1)))
+        const reopened = yield* place.open("close")
+        expect(yield* reopened.values).toEqual([entry(1)])
+      })
+    )
+
+    it.scoped("a refused write fails with WriteFailed and keeps the value in memory", () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        let broken = false
+        const faulty = instrument(place.fs, (operation) => broken && operation === "write" && "EACCES")
+        const cache = yield* place.open("always", faulty.fs)
+        broken = true
+        const error = yield* Effect.flip(store(cache, 1))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("WriteFailed")
+        expect((error as PersistenceError).message).toContain("EACCES")
+        expect(yield* cache.values).toEqual([entry(1)])
+      }).pipe(quiet)
+    )
+
+    it.scoped("a value the codec cannot encode fails with Unencodable and stores nothing", () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const cache = yield* place.open("always")
+        const error = yield* Effect.flip(store(cache, () => "a function has no structured clone"))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("Unencodable")
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+  })
+
+  it.scoped("every waiter of a computation gets the persistence error", () =>
+    Effect.gen(function* () {
+      const place = yield* onDisk
+      const cache = yield* place.open("always")
+      const gate = yield* Deferred.make<void>()
+      const unencodable = Effect.as(Deferred.await(gate), { _tag: "Success" as const, value: Symbol("no") })
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 5 }),
+        () => Effect.fork(Effect.flip(cache.getOrCompute("k", unencodable))),
+        { concurrency: "unbounded" }
+      )
+      yield* eventually(Effect.map(cache.stats, (s) => s.misses === 5))
+      yield* Deferred.succeed(gate, undefined)
+      for (const error of yield* Fiber.joinAll(fibers)) {
+        expect(error).toMatchObject({ _tag: "PersistenceError", reason: "Unencodable" })
+      }
+      expect(yield* cache.has("k")).toBe(false)
+    })
+  )
 })

@@ -2,7 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { PersistenceError } from "../src/CacheError.js"
+import { PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import { PersistenceTypeId } from "../src/internal/persistence.js"
 import * as LruCache from "../src/LruCache.js"
@@ -228,8 +228,7 @@ describe("cached names and keys", () => {
       const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
       expect(yield* first(1)).toBe(1)
       const error = yield* Effect.flip(second(1))
-      expect(error._tag).toBe("KeyEncodingError")
-      expect(error.path).toBe("name")
+      expect(error).toMatchObject({ _tag: "KeyEncodingError", path: "name" })
       expect(error.message).toMatch(/"lookup" is already used by another function/)
       expect(yield* first(1)).toBe(1)
     }).pipe(provideMemo)
@@ -469,6 +468,29 @@ describe("cachedWith", () => {
   )
 })
 
+describe("recursion", () => {
+  const noHang = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => new Error("the call hung") })
+
+  it.live("a function that calls itself with the same arguments fails with RecursiveComputation", () =>
+    Effect.gen(function* () {
+      const loop: (n: number) => Effect.Effect<number, unknown, MemoCache.MemoCache> = cached(
+        (n: number) => Effect.map(loop(n), (m) => m + 1),
+        { name: "loop" }
+      )
+      const error = yield* noHang(Effect.flip(loop(1)))
+      expect(error).toBeInstanceOf(RecursiveComputation)
+      expect((error as RecursiveComputation).message).toContain("loop")
+      // Recursion on other arguments is fine.
+      const factorial: (n: number) => Effect.Effect<number, unknown, MemoCache.MemoCache> = cached(
+        (n: number) => (n <= 1 ? Effect.succeed(1) : Effect.map(factorial(n - 1), (m) => m * n)),
+        { name: "factorial" }
+      )
+      expect(yield* noHang(factorial(5))).toBe(120)
+    }).pipe(Effect.provide(MemoCache.layer({ capacity: 100 })))
+  )
+})
+
 describe("persistence", () => {
   it.scoped("keeps results across a restart, keyed the same way", () =>
     Effect.gen(function* () {
@@ -500,7 +522,7 @@ describe("persistence", () => {
     })
   )
 
-  it.effect("returns the result when the cache cannot store it durably", () =>
+  it.effect("fails with the persistence error, as a set would, and keeps the result in memory", () =>
     Effect.gen(function* () {
       const failing: CachePersistence.Persistence<string, MemoCache.Entry, PersistenceError, never> = {
         [PersistenceTypeId]: PersistenceTypeId,
@@ -519,7 +541,10 @@ describe("persistence", () => {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
       const f = cached(fn)
       const program = Effect.gen(function* () {
-        expect(yield* f(1)).toBe("v")
+        const error = yield* Effect.flip(f(1))
+        expect(error).toBeInstanceOf(PersistenceError)
+        expect((error as PersistenceError).reason).toBe("WriteFailed")
+        // In memory, as after a failed `set`: the next call is a hit, with no second run.
         expect(yield* f(1)).toBe("v")
         expect(yield* runs).toBe(1)
       })

@@ -41,7 +41,6 @@ describe("MemoCache.key", () => {
       [["a", "b"]],
       ["s1:a"],
       [0],
-      [-0],
       [NaN],
       ["NaN"],
       [Infinity],
@@ -50,6 +49,9 @@ describe("MemoCache.key", () => {
       [new Date(0).toISOString()],
       [0, 0],
       [new Date(Number.NaN)],
+      [new URL("https://example.com/")],
+      ["https://example.com/"],
+      [JSON.parse('{"__proto__":0}')],
       [{}],
       [[]],
       [new Map()],
@@ -113,7 +115,30 @@ describe("MemoCache.key", () => {
     expect(keyOf(HashMap.make(["a", 1], ["b", 2]))).toBe(keyOf(HashMap.make(["b", 2], ["a", 1])))
     expect(keyOf(HashSet.make("a", "b"))).toBe(keyOf(HashSet.make("b", "a")))
     expect(keyOf(NaN)).toBe(keyOf(Number.NaN))
+    expect(keyOf(new URL("https://example.com/a?b"))).toBe(keyOf(new URL("https://example.com/a?b")))
     expect(keyOf({ __proto__: null, a: 1 })).toBe(keyOf({ a: 1 }))
+  })
+
+  it("follows the cache's key identity: 0 and -0 are one key, NaN finds NaN, Date and URL by value", () => {
+    expect(keyOf(-0)).toBe(keyOf(0))
+    expect(keyOf([-0], { a: -0 }, new Map([[-0, -0]]))).toBe(keyOf([0], { a: 0 }, new Map([[0, 0]])))
+    expect(keyOf(new Date(-0))).toBe(keyOf(new Date(0)))
+    expect(keyOf(0 / 0)).toBe(keyOf(Number.NaN))
+    expect(keyOf(new URL("HTTPS://Example.com:443/a"))).toBe(keyOf(new URL("https://example.com/a")))
+    expect(keyOf(new URL("https://example.com/a"))).not.toBe(keyOf(new URL("https://example.com/b")))
+  })
+
+  it("encodes an own __proto__ property like any other, and never as the prototype", () => {
+    const own: Record<string, unknown> = JSON.parse('{"__proto__":0}')
+    expect(Object.hasOwn(own, "__proto__")).toBe(true)
+    expect(keyOf(own)).not.toBe(keyOf({}))
+    expect(keyOf(own)).toBe(keyOf({ ["__proto__"]: 0 }))
+    expect(keyOf(own)).not.toBe(keyOf({ ["__proto__"]: 1 }))
+    const bare = Object.create(null) as Record<string, unknown>
+    Object.defineProperty(bare, "__proto__", { value: 0, enumerable: true })
+    expect(keyOf(bare)).toBe(keyOf(own))
+    expect(keyOf({ a: own })).not.toBe(keyOf({ a: {} }))
+    expect(keyOf(new Map([["__proto__", 0]]))).not.toBe(keyOf(new Map()))
   })
 
   it("keys by the function's name, delimited so that no name runs into the arguments", () => {
@@ -127,8 +152,9 @@ describe("MemoCache.key", () => {
     // Persisted caches are read back by other processes: this format may only change with a new
     // major version.
     expect(keyOf({ b: [1, "x", -0, 2n], a: new Date(1), c: new Set([true, null]) }, undefined)).toBe(
-      "s1:fa2:o3:s1:aD1;s1:ba4:d1;s1:xd-0;i2;s1:cS2:ntu"
+      "s1:fa2:o3:s1:aD1;s1:ba4:d1;s1:xd0;i2;s1:cS2:ntu"
     )
+    expect(keyOf(new URL("https://example.com/"))).toBe("s1:fa1:Us20:https://example.com/")
     expect(keyOf(new Uint8Array([0, 255]), Option.some("é"))).toBe("s1:fa2:B2:00ffOss1:é")
   })
 
@@ -199,11 +225,15 @@ const sameMultiset = (xs: ReadonlyArray<unknown>, ys: ReadonlyArray<unknown>): b
   return true
 }
 
-/** The reference: structural equality, with `Object.is` on primitives (so -0 is not 0, NaN is NaN). */
+/** SameValueZero, the cache's identity of primitives: -0 is 0, NaN is NaN. */
+const sameValueZero = (a: unknown, b: unknown): boolean =>
+  a === b || (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b))
+
+/** The reference: structural equality, with SameValueZero on primitives. */
 const deepEqual = (a: unknown, b: unknown): boolean => {
-  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return Object.is(a, b)
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return sameValueZero(a, b)
   if (a instanceof Date || b instanceof Date) {
-    return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime())
+    return a instanceof Date && b instanceof Date && sameValueZero(a.getTime(), b.getTime())
   }
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
     return (

@@ -13,17 +13,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { InvalidOption, PersistenceError } from "../CacheError.js"
+import { type InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
@@ -43,6 +42,24 @@ const DEFAULT_SWEEP_INTERVAL = Duration.minutes(1)
 
 const noRemovals: ReadonlyArray<never> = []
 
+/** A list of the computations a fiber is part of, innermost first. */
+interface Computing {
+  readonly deferred: Deferred.Deferred<any, any>
+  readonly outer: Computing | undefined
+}
+
+/**
+ * The computations of `getOrCompute` that the current fiber runs: set in each computation's fiber,
+ * and so inherited by the computations it starts and the fibers it forks. A call that would join
+ * one of them would wait for itself. Joining a fiber keeps the joiner's own list.
+ */
+const computing = FiberRef.unsafeMake<Computing | undefined>(undefined, { join: (parent) => parent })
+
+const isComputing = (list: Computing | undefined, deferred: Deferred.Deferred<any, any>): boolean => {
+  for (let node = list; node !== undefined; node = node.outer) if (node.deferred === deferred) return true
+  return false
+}
+
 /** The outcome of the atomic step of `getOrCompute`. */
 type Lookup<V, E> =
   | { readonly _tag: "Hit"; readonly value: V }
@@ -51,8 +68,8 @@ type Lookup<V, E> =
 
 class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   readonly [TypeId]: typeof TypeId = TypeId
-  /** Computations of `getOrCompute` running now, by key (compared with `Equal`, as the cache does). */
-  private readonly running = MutableHashMap.empty<K, Deferred.Deferred<V, unknown>>()
+  /** Computations of `getOrCompute` running now, by key (with the index's key identity). */
+  private readonly running = new lru.KeyMap<K, Deferred.Deferred<V, unknown>>()
   // Counters, changed only inside the atomic step of an operation.
   private hits = 0
   private misses = 0
@@ -60,6 +77,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   private expirations = 0
   private loadSuccesses = 0
   private loadFailures = 0
+  private droppedEvents = 0
 
   constructor(
     readonly capacity: number,
@@ -120,9 +138,21 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       const removal = removed[i]!
       if (removal.cause === "evicted") this.evictions++
       else if (removal.cause === "expired") this.expirations++
-      this.removals.unsafeOffer(removal)
+      this.publishRemoval(removal)
     }
     return removed
+  }
+
+  /**
+   * Offers a removal to the subscribers. The `PubSub` is bounded: once the slowest subscriber is
+   * `eventsCapacity` events behind, the offer fails, and the event slides out the oldest one (which
+   * that subscriber then never sees) and is counted as dropped. Sliding is synchronous, so it keeps
+   * its place in the atomic step, and only ever runs for a subscriber that lags that far behind.
+   */
+  private publishRemoval(removal: Removal<K, V>): void {
+    if (this.removals.unsafeOffer(removal) || !this.removals.isActive()) return
+    this.droppedEvents++
+    Effect.runSync(PubSub.publish(this.removals, removal))
   }
 
   /**
@@ -166,6 +196,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       this.supersede(key)
       const next = lru.setAt(state, key, value, now, expiresAt)
       this.publish(state, next)
+      this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
     }
     let prepared: unknown
@@ -176,6 +207,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     }
     this.supersede(key)
     const next = lru.setAt(state, key, value, now, expiresAt)
+    this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
     return [stores ? backend.recordSet(prepared) : removals, next] as const
@@ -189,6 +221,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
         this.supersede(key)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
         this.publish(state, next)
+        this.rearm(now + timeToLive)
         return [undefined, next]
       })
     }
@@ -201,7 +234,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     key: K,
     compute: Effect.Effect<V, E2, R>,
     options?: LruCache.ComputeOptions<V>
-  ): Effect.Effect<V, E | E2, R> {
+  ): Effect.Effect<V, E | E2 | RecursiveComputation, R> {
     // Uninterruptible from the registration of a computation to its fork, so that no registered
     // computation is left without a fiber; callers wait for it interruptibly.
     return Effect.uninterruptibleMask((restore) =>
@@ -214,25 +247,38 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
             return [{ _tag: "Hit", value: found.value }, next]
           }
           this.misses++
-          const running = MutableHashMap.get(this.running, key)
-          if (Option.isSome(running)) {
-            return [{ _tag: "Join", deferred: running.value as Deferred.Deferred<V, E | E2> }, next]
+          const running = this.running.get(key)
+          if (running !== undefined) {
+            return [{ _tag: "Join", deferred: running as Deferred.Deferred<V, E | E2> }, next]
           }
           const deferred = Deferred.unsafeMake<V, E | E2>(FiberId.none)
-          MutableHashMap.set(this.running, key, deferred as Deferred.Deferred<V, unknown>)
+          this.running.set(key, deferred as Deferred.Deferred<V, unknown>)
           return [{ _tag: "Start", deferred }, next]
         }),
         (lookup) => {
           switch (lookup._tag) {
             case "Hit":
               return Effect.succeed(lookup.value)
-            case "Join":
-              return restore(Deferred.await(lookup.deferred))
+            case "Join": {
+              const deferred = lookup.deferred
+              return Effect.flatMap(
+                FiberRef.get(computing),
+                (list): Effect.Effect<V, E | E2 | RecursiveComputation> =>
+                  isComputing(list, deferred)
+                    ? Effect.fail(new RecursiveComputation({ method: "LruCache.getOrCompute", key }))
+                    : restore(Deferred.await(deferred))
+              )
+            }
             case "Start": {
               const deferred = lookup.deferred
               // Forked from an uninterruptible region, the fiber would inherit it: the computation
               // must stay interruptible by the cache's scope.
-              const load = Effect.interruptible(this.load(key, compute, deferred, options))
+              const load = Effect.interruptible(
+                Effect.locallyWith(this.load(key, compute, deferred, options), computing, (outer) => ({
+                  deferred,
+                  outer
+                }))
+              )
               return Effect.flatMap(Effect.forkIn(load, this.scope), (fiber) => {
                 // A fiber interrupted before its first step (the cache's scope closing) never
                 // settles: its end releases the key and the waiters instead.
@@ -263,13 +309,12 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
 
   /** Whether `deferred` is the computation of `key` still running (no write has superseded it). */
   private isRunning(key: K, deferred: Deferred.Deferred<V, any>): boolean {
-    const running = MutableHashMap.get(this.running, key)
-    return Option.isSome(running) && running.value === deferred
+    return this.running.get(key) === deferred
   }
 
   /** Forgets the computations of `key`: a write supersedes what they would store. */
   private supersede(key: K): void {
-    if (MutableHashMap.size(this.running) > 0) MutableHashMap.remove(this.running, key)
+    if (this.running.size > 0) this.running.delete(key)
   }
 
   /**
@@ -296,7 +341,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
       const current = this.isRunning(key, deferred)
-      if (current) MutableHashMap.remove(this.running, key)
+      if (current) this.running.delete(key)
       if (Exit.isFailure(exit)) {
         this.loadFailures++
         return [Effect.void, state]
@@ -305,7 +350,9 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       if (!current) return [Effect.void, state]
       return this.write(state, key, exit.value, now, now + millis)
     }, millis)
-    return Effect.flatMap(Effect.exit(stored), (durable) =>
+    // The waiters get the value only once it is as durable as a `set` of it would be, and a write
+    // that fails (unencodable, refused by the disk) fails them as it would fail that `set`.
+    return Effect.flatMap(Effect.exit(Effect.flatten(stored)), (durable) =>
       Deferred.done(deferred, (Exit.isFailure(durable) ? durable : exit) as Exit.Exit<V, E | E2>)
     )
   }
@@ -313,7 +360,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   /** Releases a computation whose fiber ended without settling it. */
   private abandon(key: K, deferred: Deferred.Deferred<V, any>, exit: Exit.Exit<void, never>): void {
     if (this.isRunning(key, deferred)) {
-      MutableHashMap.remove(this.running, key)
+      this.running.delete(key)
       this.loadFailures++
     }
     Deferred.unsafeDone(deferred, exit as Exit.Exit<never, never>)
@@ -343,7 +390,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   get clear(): Effect.Effect<void, E> {
     return Effect.flatten(
       this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
-        MutableHashMap.clear(this.running)
+        this.running.clear()
         const next = lru.clear(state, now)[1]
         this.publish(state, next)
         return [this.backend === undefined ? Effect.void : this.backend.recordClear(), next]
@@ -388,7 +435,8 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       expirations: this.expirations,
       size: lru.storedCount(state),
       loadSuccesses: this.loadSuccesses,
-      loadFailures: this.loadFailures
+      loadFailures: this.loadFailures,
+      droppedEvents: this.droppedEvents
     }))
   }
 
@@ -400,14 +448,50 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     return PubSub.subscribe(this.removals)
   }
 
-  /** The sweep that removes expired entries nobody touches. */
-  sweepEvery(interval: Duration.Duration): Effect.Effect<void> {
-    return Effect.asVoid(
-      Effect.repeat(
-        this.sweep(() => undefined),
-        Schedule.spaced(interval)
+  /**
+   * A write whose expiry comes before this wakes the sweep early (see `sweepUntilExpiries`);
+   * `-Infinity` while no write needs to.
+   */
+  private rearmBelow = Number.NEGATIVE_INFINITY
+  private wake: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
+
+  /** Called in the atomic step of every write that brings an expiry. */
+  private rearm(expiresAt: number): void {
+    if (expiresAt < this.rearmBelow) {
+      this.rearmBelow = Number.NEGATIVE_INFINITY
+      Deferred.unsafeDone(this.wake, Exit.void)
+    }
+  }
+
+  /**
+   * The sweep that removes expired entries nobody touches. Rather than waking every interval, it
+   * sleeps until the earliest expiry (the heap's minimum), but no sooner than `interval` after its
+   * last wake-up, so that expiries closer together than that are swept in one batch; and it sleeps
+   * without a timer while nothing can expire. A write that brings an earlier expiry wakes it to
+   * sleep less. So an expired entry is swept at the latest `interval` after its expiry, and a jump
+   * of a `TestClock` costs one wake-up per batch of expiries, not one per interval.
+   */
+  sweepUntilExpiries(interval: number): Effect.Effect<never> {
+    const loop: Effect.Effect<never> = Effect.suspend(() => {
+      const wake = Deferred.unsafeMake<void>(FiberId.none)
+      this.wake = wake
+      return Effect.flatMap(
+        this.sweep((state, now) => {
+          const earliest = now + interval
+          const wakeAt = Math.max(lru.nextExpiry(state), earliest)
+          this.rearmBelow = wakeAt > earliest ? wakeAt : Number.NEGATIVE_INFINITY
+          return wakeAt - now
+        }),
+        (delay) =>
+          Effect.zipRight(
+            delay === Number.POSITIVE_INFINITY
+              ? Deferred.await(wake)
+              : Effect.race(Effect.sleep(delay), Deferred.await(wake)),
+            loop
+          )
       )
-    )
+    })
+    return loop
   }
 }
 
@@ -417,7 +501,10 @@ interface Decoded {
   readonly capacity: number
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
+  readonly eventsCapacity: number
 }
+
+const DEFAULT_EVENTS_CAPACITY = 1024
 
 const METHOD = "LruCache.make"
 
@@ -434,7 +521,11 @@ const decodeOptions = <K, V, E, R>(
       options.sweepInterval === undefined
         ? DEFAULT_SWEEP_INTERVAL
         : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
-    return { capacity, timeToLive, sweepInterval }
+    const eventsCapacity =
+      options.eventsCapacity === undefined
+        ? DEFAULT_EVENTS_CAPACITY
+        : yield* positiveInteger(METHOD, "eventsCapacity", options.eventsCapacity)
+    return { capacity, timeToLive, sweepInterval, eventsCapacity }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -444,10 +535,13 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
+    const { capacity, eventsCapacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
-    const removals = yield* Effect.acquireRelease(PubSub.unbounded<Removal<K, V>>(), PubSub.shutdown)
+    const removals = yield* Effect.acquireRelease(
+      PubSub.sliding<Removal<K, V>>(eventsCapacity),
+      PubSub.shutdown
+    )
     const state = yield* Ref.make(lru.empty<K, V>(capacity))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
@@ -469,7 +563,7 @@ export const make = <K, V, E = never, R = never>(
       backend
     )
     if (Duration.isFinite(sweepInterval)) {
-      yield* Effect.forkIn(cache.sweepEvery(sweepInterval), scope)
+      yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), scope)
     }
     return cache
   })

@@ -53,6 +53,89 @@ const isStructural = (key: unknown): boolean =>
   ((typeof key === "object" && key !== null) || typeof key === "function") &&
   (Equal.isEqual(key) || key instanceof Date || key instanceof URL)
 
+/**
+ * The hash of a key for the buckets of an index: only structural keys (see `isStructural`) have one.
+ *
+ * @internal
+ */
+export const keyHash = (key: unknown): number => (isStructural(key) ? Hash.hash(key) : 0)
+
+/**
+ * A mutable map with the cache's key identity (the index's): `Equal`/`Hash` with identity first,
+ * `Date`/`URL` by value, `NaN` finds `NaN`, `0` and `-0` one key. For the tables the service keeps
+ * beside the index (computations running), so that no key is one key here and two keys there.
+ *
+ * @internal
+ */
+export class KeyMap<K, A> {
+  private readonly direct = new Map<K, A>()
+  private readonly buckets = new Map<number, Array<readonly [K, A]>>()
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  get(key: K): A | undefined {
+    if (!isStructural(key)) return this.direct.get(key)
+    const bucket = this.buckets.get(Hash.hash(key))
+    if (bucket === undefined) return undefined
+    for (let i = 0; i < bucket.length; i++) {
+      if (Equal.equals(bucket[i]![0], key)) return bucket[i]![1]
+    }
+    return undefined
+  }
+
+  set(key: K, value: A): void {
+    if (!isStructural(key)) {
+      if (!this.direct.has(key)) this.count++
+      this.direct.set(key, value)
+      return
+    }
+    const hash = Hash.hash(key)
+    const bucket = this.buckets.get(hash)
+    if (bucket === undefined) {
+      this.buckets.set(hash, [[key, value]])
+      this.count++
+      return
+    }
+    for (let i = 0; i < bucket.length; i++) {
+      if (Equal.equals(bucket[i]![0], key)) {
+        bucket[i] = [bucket[i]![0], value]
+        return
+      }
+    }
+    bucket.push([key, value])
+    this.count++
+  }
+
+  delete(key: K): boolean {
+    if (!isStructural(key)) {
+      const deleted = this.direct.delete(key)
+      if (deleted) this.count--
+      return deleted
+    }
+    const hash = Hash.hash(key)
+    const bucket = this.buckets.get(hash)
+    if (bucket === undefined) return false
+    for (let i = 0; i < bucket.length; i++) {
+      if (Equal.equals(bucket[i]![0], key)) {
+        if (bucket.length === 1) this.buckets.delete(hash)
+        else bucket.splice(i, 1)
+        this.count--
+        return true
+      }
+    }
+    return false
+  }
+
+  clear(): void {
+    this.direct.clear()
+    this.buckets.clear()
+    this.count = 0
+  }
+}
+
 /** The kinds of history records; each is the inverse of the mutation that wrote it. */
 const LINK = 0
 const UNLINK = 1
@@ -515,8 +598,7 @@ export const setAt = <K, V>(
       removed.push({ key: lru.key, value: lru.value, cause: "evicted" })
     }
   }
-  const hash = isStructural(key) ? Hash.hash(key) : 0
-  link(store, new Node(key, value, expiresAt, hash), store.sentinel)
+  link(store, new Node(key, value, expiresAt, keyHash(key)), store.sentinel)
   return advance(store, removed ?? NO_REMOVALS)
 }
 
@@ -690,6 +772,18 @@ export const hasExpiringEntries = <K, V>(lru: Lru.Lru<K, V>): boolean => {
 }
 
 /**
+ * The earliest expiry of an entry of `self` (expired or not), `Infinity` when none can expire.
+ *
+ * @internal
+ */
+export const nextExpiry = <K, V>(lru: Lru.Lru<K, V>): number => {
+  const self = impl(lru)
+  reroot(self)
+  const heap = self.store.heap
+  return heap.length === 0 ? Number.POSITIVE_INFINITY : heap[0]!.expiresAt
+}
+
+/**
  * What the operation that made `self` removed. Meaningful only for a version just made by an
  * operation (`next !== self`).
  *
@@ -749,8 +843,7 @@ export const restore = <K, V>(
     if (existing !== undefined) doUnlink(store, existing)
     if (entry.expiresAt <= now) continue
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
-    const hash = isStructural(entry.key) ? Hash.hash(entry.key) : 0
-    doLink(store, new Node(entry.key, entry.value, entry.expiresAt, hash), store.sentinel)
+    doLink(store, new Node(entry.key, entry.value, entry.expiresAt, keyHash(entry.key)), store.sentinel)
   }
   return new LruImpl(store, store.head, 0, NO_REMOVALS)
 }

@@ -7,7 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { KeyEncodingError } from "../CacheError.js"
+import { KeyEncodingError, RecursiveComputation } from "../CacheError.js"
 import type * as LruCache from "../LruCache.js"
 import type * as MemoCache from "../MemoCache.js"
 import * as cacheInternal from "./cache.js"
@@ -212,16 +212,6 @@ const refresh = (
     return Effect.map(forked, (fiber) => fiber.addObserver(() => state.refreshing.delete(key)))
   })
 
-/**
- * The cache failed to store a result (a persistence backend could not keep its promise). The result
- * is still the caller's: it is in memory if the write took effect there, else it is computed again.
- */
-const recover = (self: Plan, cache: AnyCache, key: string, args: ReadonlyArray<any>, error: unknown) =>
-  Effect.logWarning(`${self.method}: the result could not be stored`, error).pipe(
-    Effect.zipRight(cache.peek(key)),
-    Effect.flatMap((entry) => (Option.isSome(entry) ? fromEntry(entry.value) : self.compute(args)))
-  )
-
 /** Claims the function's name in the cache: fails if another function holds it. */
 const claim = (self: Plan, state: State): KeyEncodingError | undefined => {
   const owner = state.owners.get(self.name)
@@ -247,8 +237,16 @@ const call = (
   const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
   const lookup = cache.getOrCompute(key, compute(self, cache, args), self.computeOptions)
+  // Not a `Transient` failure of the function: the cache's own (a persistence error, a recursive
+  // call), which reaches the caller as a `set` of the result would.
   const failed = (error: unknown): Effect.Effect<any, any, any> =>
-    error instanceof Transient ? Effect.failCause(error.cause) : recover(self, cache, key, args, error)
+    error instanceof Transient
+      ? Effect.failCause(error.cause)
+      : Effect.fail(
+          error instanceof RecursiveComputation
+            ? new RecursiveComputation({ method: self.method, key })
+            : error
+        )
   if (self.window === undefined)
     return Effect.matchEffect(lookup, { onFailure: failed, onSuccess: fromEntry })
   return Effect.matchEffect(lookup, {
@@ -264,12 +262,10 @@ const call = (
   })
 }
 
-const invalidate = (self: Plan, cache: AnyCache, key: string): Effect.Effect<boolean, KeyEncodingError> => {
+const invalidate = (self: Plan, cache: AnyCache, key: string): Effect.Effect<boolean, unknown> => {
   const taken = claim(self, stateOf(cache))
   if (taken !== undefined) return Effect.fail(taken)
-  return Effect.catchAll(cache.delete(key), (error) =>
-    Effect.as(Effect.logWarning(`${self.method}: the removal could not be stored`, error), true)
-  )
+  return cache.delete(key)
 }
 
 /** Builds the key of a call (or fails with why there is none), then runs `f` with it. */

@@ -45,7 +45,9 @@ const hex = (bytes: Uint8Array): string => {
   return out
 }
 
-const number = (n: number): string => (Object.is(n, -0) ? "-0" : String(n))
+// `String(-0)` is "0": `-0` and `0` get one key, as they are one key of the cache (and every NaN is
+// "NaN"). Keys follow the cache's key identity, so that a memo key never splits what the cache joins.
+const number = (n: number): string => String(n)
 
 const string = (s: string): string => `s${s.length}:${s}`
 
@@ -94,6 +96,7 @@ class Encoder {
     const prototype = Object.getPrototypeOf(value)
     if (prototype === ObjectPrototype || prototype === null) return `o${this.fields(value)}`
     if (value instanceof Date) return `D${number(value.getTime())};`
+    if (value instanceof URL) return `U${string(value.href)}`
     if (value instanceof Map) return `M${this.entries(value)}`
     if (value instanceof Set) return `S${this.members(value)}`
     if (value instanceof Uint8Array) return `B${value.length}:${hex(value)}`

@@ -909,8 +909,6 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
         size: lru.size(state, now),
         loadSuccesses: this.loadSuccesses,
         loadFailures: this.loadFailures,
-        // The events of the Redis tier are not bounded yet: none is dropped.
-        droppedEvents: 0,
         localHits: this.localHits,
         remoteHits: this.remoteHits,
         decodeFailures: this.decodeFailures,

@@ -3,4 +3,4 @@
  */
 import { crashSuite } from "./suite.js"
 
-crashSuite({ alwaysRounds: 4, intervalRounds: 2, roundTimeout: 15_000 })
+crashSuite({ alwaysRounds: 4, intervalRounds: 1, roundTimeout: 15_000 })

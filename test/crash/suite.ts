@@ -128,7 +128,7 @@ export interface CrashOptions {
 }
 
 export const crashSuite = (options: CrashOptions): void => {
-  describe(`crash (${options.alwaysRounds} "always" rounds, ${options.intervalRounds} "interval" rounds)`, () => {
+  describe(`crash (writers killed: ${options.alwaysRounds} "always", ${options.intervalRounds} "interval")`, () => {
     it.live(
       '"always": every set acknowledged before a SIGKILL is on disk',
       () =>

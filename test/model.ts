@@ -235,3 +235,30 @@ export const showKey = (key: unknown): string => {
 /** Whether two key lists name the same keys in the same order. */
 export const sameKeys = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean =>
   a.length === b.length && a.every((key, i) => sameKey(key, b[i]))
+
+const noCounters: Counters = { hits: 0, misses: 0, evictions: 0, expirations: 0 }
+
+/**
+ * A cache opened on what a cleanly closed one persisted: its live entries in the same order (the
+ * final snapshot keeps the exact recency), and counters that start again at zero.
+ */
+export const reopen = <K, V>(self: Model<K, V>, now: number): Model<K, V> => ({
+  capacity: self.capacity,
+  entries: live(self, now),
+  counters: noCounters
+})
+
+/**
+ * A cache opened on what a killed process left on disk, where every write was acknowledged once
+ * durable: the same live entries, but in the order of their last write, since reads are not
+ * journaled (`lastWrite` gives a key's position in the journal, higher is later).
+ */
+export const recover = <K, V>(
+  self: Model<K, V>,
+  now: number,
+  lastWrite: (key: K) => number
+): Model<K, V> => ({
+  capacity: self.capacity,
+  entries: live(self, now).sort((a, b) => lastWrite(b.key) - lastWrite(a.key)),
+  counters: noCounters
+})

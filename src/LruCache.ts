@@ -17,9 +17,7 @@ import type * as Stream from "effect/Stream"
 import type { InvalidOption, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/cache.js"
-import * as memo from "./internal/memo.js"
 import type { Removal } from "./Lru.js"
-import type * as MemoCache from "./MemoCache.js"
 
 /**
  * @since 0.1.0
@@ -237,28 +235,3 @@ export const layer: <I, K, V, E = never, R = never>(
  * @category guards
  */
 export const isLruCache: (u: unknown) => u is LruCache<unknown, unknown, unknown> = internal.isLruCache
-
-/**
- * Memoizes an effectful function in this cache (rather than in the `MemoCache` service): the same
- * as `MemoCache.cachedWith`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { LruCache, type MemoCache } from "effect-lru-cache"
- *
- * const program = Effect.gen(function* () {
- *   const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 100 })
- *   const square = LruCache.cached(cache, (n: number) => Effect.succeed(n * n), { name: "square" })
- *   return yield* square(12)
- * }).pipe(Effect.scoped)
- * ```
- *
- * @since 0.1.0
- * @category combinators
- */
-export const cached: <Args extends ReadonlyArray<any>, A, E, R, CE>(
-  cache: LruCache<string, MemoCache.Entry, CE>,
-  fn: (...args: Args) => Effect.Effect<A, E, R>,
-  options?: MemoCache.CachedOptions<Args, A, E>
-) => MemoCache.Memoized<Args, A, E, R, never, CE> = memo.cachedWith

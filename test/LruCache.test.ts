@@ -29,7 +29,7 @@ import fc from "fast-check"
 import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
-import type * as MemoCache from "../src/MemoCache.js"
+import * as MemoCache from "../src/MemoCache.js"
 import { provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
 import * as M from "./model.js"
@@ -1322,7 +1322,7 @@ const doors: ReadonlyArray<
     "getOrCompute",
     (cache, value) => cache.getOrCompute("computed", Effect.succeed({ _tag: "Success", value }))
   ],
-  ["cached", (cache, value) => LruCache.cached(cache, () => Effect.succeed(value), { name: "f" })()]
+  ["cached", (cache, value) => MemoCache.cachedWith(cache, () => Effect.succeed(value), { name: "f" })()]
 ]
 
 describe("persistence through every door", () => {

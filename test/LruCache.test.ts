@@ -154,10 +154,12 @@ describe("LruCache", () => {
         const cache = yield* LruCache.make<string, number>({ capacity: 4, timeToLive: "1 minute" })
         yield* cache.getOrCompute("fixed", Effect.succeed(1), { timeToLive: "10 millis" })
         yield* cache.getOrCompute("small", Effect.succeed(2), {
-          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+          timeToLive: (exit) =>
+            Exit.isSuccess(exit) && exit.value < 10 ? Duration.millis(20) : Duration.infinity
         })
         yield* cache.getOrCompute("large", Effect.succeed(20), {
-          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+          timeToLive: (exit) =>
+            Exit.isSuccess(exit) && exit.value < 10 ? Duration.millis(20) : Duration.infinity
         })
         yield* cache.getOrCompute("default", Effect.succeed(3))
         expect(millis(yield* cache.remainingTtl("fixed"))).toEqual({ some: 10 })
@@ -1117,7 +1119,10 @@ const runScenario = (
           const key = makeKey(op.key)
           const ttl = op.ttl
           const options: LruCache.ComputeOptions<number> = {
-            timeToLive: op.ttlFromValue ? (v: number) => (v % 2 === 0 ? (ttl ?? fallback) : 5) : ttl
+            timeToLive: op.ttlFromValue
+              ? (exit: Exit.Exit<number, unknown>) =>
+                  Exit.isSuccess(exit) && exit.value % 2 === 0 ? (ttl ?? fallback) : 5
+              : ttl
           }
           const result = yield* Effect.either(
             cache.getOrCompute(

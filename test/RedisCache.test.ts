@@ -254,6 +254,25 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("0 and -0 are one key in L1 and in Redis, and NaN finds NaN", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("identity")
+      const writer = yield* make<unknown, string>(prefix)
+      const reader = yield* make<unknown, string>(prefix)
+      yield* writer.set(-0, "zero")
+      yield* writer.set(Data.tuple(-0, "x"), "tuple")
+      yield* writer.set(Number.NaN, "nan")
+      // From the writer's L1, then from Redis.
+      expect(yield* writer.get(0)).toEqual(Option.some("zero"))
+      expect(yield* reader.get(0)).toEqual(Option.some("zero"))
+      expect(yield* reader.get(Data.tuple(0, "x"))).toEqual(Option.some("tuple"))
+      expect(yield* reader.get(0 / 0)).toEqual(Option.some("nan"))
+      expect(yield* reader.size).toBe(3)
+      expect(yield* reader.delete(0)).toBe(true)
+      expect(yield* eventually(writer.get(-0), Option.isNone)).toEqual(Option.none())
+    })
+  )
+
   live("reports other instances' invalidations of L1 copies as events", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("events")

@@ -8,6 +8,7 @@
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
@@ -17,9 +18,7 @@ import type * as Stream from "effect/Stream"
 import type { InvalidOption, PersistenceError, RecursiveComputation } from "./CacheError.js"
 import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/cache.js"
-import * as memo from "./internal/memo.js"
 import type { Removal } from "./Lru.js"
-import type * as MemoCache from "./MemoCache.js"
 
 /**
  * @since 0.1.0
@@ -53,13 +52,17 @@ export interface SetOptions {
  * @since 0.1.0
  * @category models
  */
-export interface ComputeOptions<V> {
+export interface ComputeOptions<V, E = unknown> {
   /**
-   * How long a computed value lives: a duration, or a function of the value (so that, say, an
-   * empty answer lives shorter). Zero or less returns the value to every waiter but stores nothing.
-   * Default: the cache's `timeToLive`.
+   * How long a computed value lives: a duration, or a function of the computation's `Exit` (as in
+   * effect's `Cache.makeWith`), so that, say, an empty answer lives shorter. It is asked for
+   * successes only: a failure is never stored. Zero or less returns the value to every waiter but
+   * stores nothing. Default: the cache's `timeToLive`.
    */
-  readonly timeToLive?: Duration.DurationInput | ((value: V) => Duration.DurationInput) | undefined
+  readonly timeToLive?:
+    | Duration.DurationInput
+    | ((exit: Exit.Exit<V, E>) => Duration.DurationInput)
+    | undefined
 }
 
 /**
@@ -127,7 +130,7 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   readonly getOrCompute: <E2, R>(
     key: K,
     compute: Effect.Effect<V, E2, R>,
-    options?: ComputeOptions<V>
+    options?: ComputeOptions<V, E2>
   ) => Effect.Effect<V, E | E2 | RecursiveComputation, R>
   /** Whether `key` has a live entry; touches neither recency nor stats, and removes nothing. */
   readonly has: (key: K) => Effect.Effect<boolean>
@@ -237,28 +240,3 @@ export const layer: <I, K, V, E = never, R = never>(
  * @category guards
  */
 export const isLruCache: (u: unknown) => u is LruCache<unknown, unknown, unknown> = internal.isLruCache
-
-/**
- * Memoizes an effectful function in this cache (rather than in the `MemoCache` service): the same
- * as `MemoCache.cachedWith`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { LruCache, type MemoCache } from "effect-lru-cache"
- *
- * const program = Effect.gen(function* () {
- *   const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 100 })
- *   const square = LruCache.cached(cache, (n: number) => Effect.succeed(n * n), { name: "square" })
- *   return yield* square(12)
- * }).pipe(Effect.scoped)
- * ```
- *
- * @since 0.1.0
- * @category combinators
- */
-export const cached: <Args extends ReadonlyArray<any>, A, E, R, CE>(
-  cache: LruCache<string, MemoCache.Entry, CE>,
-  fn: (...args: Args) => Effect.Effect<A, E, R>,
-  options?: MemoCache.CachedOptions<Args, A, E>
-) => MemoCache.Memoized<Args, A, E, R, never, CE> = memo.cachedWith

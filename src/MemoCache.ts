@@ -66,7 +66,7 @@ export const MemoCache: Context.Tag<MemoCache, MemoCache> = internal.tag
  * @since 0.1.0
  * @category models
  */
-export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
+export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
   /**
    * The name the function's entries are keyed by. Default: the function's own `name`. An anonymous
    * function without this option is rejected when it is wrapped (a `TypeError`), and two different
@@ -83,7 +83,8 @@ export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
   /**
    * How long a result lives. Default: the cache's `timeToLive`. A duration applies to successes;
    * failures are not stored. A function of the `Exit` decides for each result, failures included
-   * (zero or less: not stored). Defects and interruptions are never stored, whatever it says.
+   * (zero or less: not stored); keep it pure, as it may be asked more than once for one result.
+   * Defects and interruptions are never stored, whatever it says.
    */
   readonly timeToLive?:
     | Duration.DurationInput
@@ -108,7 +109,7 @@ export interface CachedOptions<Args extends ReadonlyArray<any>, A, E> {
  * @since 0.1.0
  * @category models
  */
-export interface Memoized<Args extends ReadonlyArray<any>, A, E, R, Env, CE = never> {
+export interface Memoized<Args extends ReadonlyArray<unknown>, A, E, R, Env, CE = never> {
   (...args: Args): Effect.Effect<A, E | KeyEncodingError | RecursiveComputation | CE, R | Env>
   /**
    * Removes the stored result of the call with these arguments, so that the next call runs the
@@ -181,7 +182,7 @@ export const layer: <E extends PersistenceError = never, R = never>(
  * @since 0.1.0
  * @category combinators
  */
-export const cached: <Args extends ReadonlyArray<any>, A, E, R>(
+export const cached: <Args extends ReadonlyArray<unknown>, A, E, R>(
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: CachedOptions<Args, A, E>
 ) => Memoized<Args, A, E, R, MemoCache, PersistenceError> = internal.cached
@@ -206,7 +207,7 @@ export const cached: <Args extends ReadonlyArray<any>, A, E, R>(
  * @since 0.1.0
  * @category combinators
  */
-export const cachedWith: <Args extends ReadonlyArray<any>, A, E, R, CE>(
+export const cachedWith: <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   cache: LruCache.LruCache<string, Entry, CE>,
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options?: CachedOptions<Args, A, E>

@@ -29,7 +29,7 @@ import fc from "fast-check"
 import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
-import type * as MemoCache from "../src/MemoCache.js"
+import * as MemoCache from "../src/MemoCache.js"
 import { provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
 import * as M from "./model.js"
@@ -155,10 +155,12 @@ describe("LruCache", () => {
         const cache = yield* LruCache.make<string, number>({ capacity: 4, timeToLive: "1 minute" })
         yield* cache.getOrCompute("fixed", Effect.succeed(1), { timeToLive: "10 millis" })
         yield* cache.getOrCompute("small", Effect.succeed(2), {
-          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+          timeToLive: (exit) =>
+            Exit.isSuccess(exit) && exit.value < 10 ? Duration.millis(20) : Duration.infinity
         })
         yield* cache.getOrCompute("large", Effect.succeed(20), {
-          timeToLive: (n) => (n < 10 ? Duration.millis(20) : Duration.infinity)
+          timeToLive: (exit) =>
+            Exit.isSuccess(exit) && exit.value < 10 ? Duration.millis(20) : Duration.infinity
         })
         yield* cache.getOrCompute("default", Effect.succeed(3))
         expect(millis(yield* cache.remainingTtl("fixed"))).toEqual({ some: 10 })
@@ -1022,7 +1024,10 @@ const runScenario = (
           const key = makeKey(op.key)
           const ttl = op.ttl
           const options: LruCache.ComputeOptions<number> = {
-            timeToLive: op.ttlFromValue ? (v: number) => (v % 2 === 0 ? (ttl ?? fallback) : 5) : ttl
+            timeToLive: op.ttlFromValue
+              ? (exit: Exit.Exit<number, unknown>) =>
+                  Exit.isSuccess(exit) && exit.value % 2 === 0 ? (ttl ?? fallback) : 5
+              : ttl
           }
           const result = yield* Effect.either(
             cache.getOrCompute(
@@ -1227,7 +1232,7 @@ const doors: ReadonlyArray<
     "getOrCompute",
     (cache, value) => cache.getOrCompute("computed", Effect.succeed({ _tag: "Success", value }))
   ],
-  ["cached", (cache, value) => LruCache.cached(cache, () => Effect.succeed(value), { name: "f" })()]
+  ["cached", (cache, value) => MemoCache.cachedWith(cache, () => Effect.succeed(value), { name: "f" })()]
 ]
 
 describe("persistence through every door", () => {

@@ -76,6 +76,17 @@ describe("redisKey", () => {
     expect(Equal.equals(decodeKey(a), Data.struct({ id: 1, region: "eu" }))).toBe(true)
   })
 
+  it("follows the cache's key identity: 0 and -0 are one key, NaN finds NaN, Date by value", () => {
+    const encoded = (key: unknown) => Either.getOrThrow(encodeKey(key))
+    expect(encoded(-0)).toBe(encoded(0))
+    expect(encoded(Data.tuple(-0, { a: -0 }))).toBe(encoded(Data.tuple(0, { a: 0 })))
+    expect(Object.is(decodeKey(encoded(-0)), 0)).toBe(true)
+    expect(encoded(0 / 0)).toBe(encoded(Number.NaN))
+    expect(Number.isNaN(decodeKey(encoded(Number.NaN)))).toBe(true)
+    expect(encoded(new Date(-0))).toBe(encoded(new Date(0)))
+    expect(encoded(new Date(5))).not.toBe(encoded(new Date(6)))
+  })
+
   it("rejects what has no stable encoding, naming where", () => {
     expect(encodeKey({ f: () => 1 })).toEqual(
       Either.left({ path: "key.f", reason: "a function has no stable encoding" })
@@ -240,6 +251,25 @@ describe.skipIf(!available)("RedisCache", () => {
           expect((yield* local.stats).invalidations).toBeGreaterThanOrEqual(2)
         })
       )
+    })
+  )
+
+  live("0 and -0 are one key in L1 and in Redis, and NaN finds NaN", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("identity")
+      const writer = yield* make<unknown, string>(prefix)
+      const reader = yield* make<unknown, string>(prefix)
+      yield* writer.set(-0, "zero")
+      yield* writer.set(Data.tuple(-0, "x"), "tuple")
+      yield* writer.set(Number.NaN, "nan")
+      // From the writer's L1, then from Redis.
+      expect(yield* writer.get(0)).toEqual(Option.some("zero"))
+      expect(yield* reader.get(0)).toEqual(Option.some("zero"))
+      expect(yield* reader.get(Data.tuple(0, "x"))).toEqual(Option.some("tuple"))
+      expect(yield* reader.get(0 / 0)).toEqual(Option.some("nan"))
+      expect(yield* reader.size).toBe(3)
+      expect(yield* reader.delete(0)).toBe(true)
+      expect(yield* eventually(writer.get(-0), Option.isNone)).toEqual(Option.none())
     })
   )
 

@@ -233,7 +233,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   getOrCompute<E2, R>(
     key: K,
     compute: Effect.Effect<V, E2, R>,
-    options?: LruCache.ComputeOptions<V>
+    options?: LruCache.ComputeOptions<V, E2>
   ): Effect.Effect<V, E | E2 | RecursiveComputation, R> {
     // Uninterruptible from the registration of a computation to its fork, so that no registered
     // computation is left without a fiber; callers wait for it interruptibly.
@@ -300,7 +300,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     key: K,
     compute: Effect.Effect<V, E2, R>,
     deferred: Deferred.Deferred<V, E | E2>,
-    options: LruCache.ComputeOptions<V> | undefined
+    options: LruCache.ComputeOptions<V, E2> | undefined
   ): Effect.Effect<void, never, R> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(Effect.exit(restore(compute)), (exit) => this.settle(key, exit, deferred, options))
@@ -326,14 +326,14 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     key: K,
     result: Exit.Exit<V, E2>,
     deferred: Deferred.Deferred<V, E | E2>,
-    options: LruCache.ComputeOptions<V> | undefined
+    options: LruCache.ComputeOptions<V, E2> | undefined
   ): Effect.Effect<void> {
     let exit: Exit.Exit<V, E2> = result
     let millis = 0
     if (Exit.isSuccess(exit)) {
       const ttl = options?.timeToLive
       try {
-        millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit.value)) : this.millisOf(ttl)
+        millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit)) : this.millisOf(ttl)
       } catch (defect) {
         // A throwing time-to-live function is a defect of this computation, not of the cache.
         exit = Exit.die(defect)

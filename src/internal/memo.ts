@@ -7,7 +7,12 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { KeyEncodingError, RecursiveComputation } from "../CacheError.js"
+import {
+  type InvalidOption,
+  KeyEncodingError,
+  type PersistenceError,
+  RecursiveComputation
+} from "../CacheError.js"
 import type * as LruCache from "../LruCache.js"
 import type * as MemoCache from "../MemoCache.js"
 import * as cacheInternal from "./cache.js"
@@ -20,20 +25,28 @@ export const TypeId: MemoCache.TypeId = Symbol.for("effect-lru-cache/MemoCache")
 export const tag: Context.Tag<MemoCache.MemoCache, MemoCache.MemoCache> =
   Context.GenericTag<MemoCache.MemoCache>("effect-lru-cache/MemoCache")
 
+/** The cache a memoized function keeps its results in; `CE` is what its writes fail with. */
+type Cache<CE> = LruCache.LruCache<string, MemoCache.Entry, CE>
+
 /**
  * What memoization keeps per cache, beside the entries: which function owns each name, which keys
  * are being refreshed in the background, and (for a `MemoCache`) the scope background refreshes
- * live in and the cache's default time to live.
+ * live in.
  */
 interface State {
-  readonly owners: Map<string, Function>
+  /** The function that claimed each name, compared by identity. */
+  readonly owners: Map<string, object>
   readonly refreshing: Set<string>
   readonly scope: Scope.Scope | undefined
 }
 
-const states = new WeakMap<object, State>()
+/**
+ * Per cache, not per wrapped function: functions wrapped separately with `cachedWith` on one cache
+ * must see each other's names, and a `MemoCache`'s own cache its scope.
+ */
+const states = new WeakMap<Cache<unknown>, State>()
 
-const stateOf = (cache: object): State => {
+const stateOf = (cache: Cache<unknown>): State => {
   let state = states.get(cache)
   if (state === undefined) {
     state = { owners: new Map(), refreshing: new Set(), scope: undefined }
@@ -42,18 +55,10 @@ const stateOf = (cache: object): State => {
   return state
 }
 
-type AnyCache = LruCache.LruCache<string, MemoCache.Entry, unknown>
-
 /** A failure of the memoized function that is not stored: it reaches every waiter, then is raised as is. */
 class Transient {
   constructor(readonly cause: Cause.Cause<unknown>) {}
 }
-
-/** The stored time to live of each freshly computed entry, read back by `getOrCompute`. */
-const timeToLiveOf = new WeakMap<MemoCache.Entry, Duration.Duration>()
-
-const storedTimeToLive = (entry: MemoCache.Entry): Duration.Duration =>
-  timeToLiveOf.get(entry) ?? Duration.zero
 
 const validDuration = (option: string, input: Duration.DurationInput): Duration.Duration => {
   const negative =
@@ -75,23 +80,22 @@ const fromMillis = (millis: number): Duration.Duration =>
   millis === Infinity ? Duration.infinity : Duration.millis(Math.max(0, millis))
 
 /** The options of one wrapped function, validated once, when it is wrapped. */
-interface Plan {
+interface Plan<Args extends ReadonlyArray<unknown>, A, E, R> {
   readonly name: string
   readonly method: string
-  readonly function: Function
+  /** The wrapped function, which owns `name` in a cache. */
+  readonly function: object
   readonly prefix: string
-  readonly key: ((...args: ReadonlyArray<any>) => string) | undefined
-  readonly timeToLive: Duration.Duration | ((exit: Exit.Exit<any, any>) => Duration.DurationInput) | undefined
+  readonly key: ((...args: Args) => string) | undefined
+  readonly timeToLive: Duration.Duration | ((exit: Exit.Exit<A, E>) => Duration.DurationInput) | undefined
   readonly window: number | undefined
-  readonly compute: (args: ReadonlyArray<any>) => Effect.Effect<any, any, any>
-  /** Options for `getOrCompute`: a fixed duration when that is all it takes, else per entry. */
-  readonly computeOptions: LruCache.ComputeOptions<MemoCache.Entry> | undefined
+  readonly compute: (args: Args) => Effect.Effect<A, E, R>
 }
 
-const plan = (
-  fn: (...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>,
-  options: MemoCache.CachedOptions<any, any, any> | undefined
-): Plan => {
+const plan = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  fn: (...args: Args) => Effect.Effect<A, E, R>,
+  options: MemoCache.CachedOptions<Args, A, E> | undefined
+): Plan<Args, A, E, R> => {
   const name = options?.name ?? fn.name
   if (typeof name !== "string" || name === "") {
     throw new TypeError(
@@ -99,30 +103,67 @@ const plan = (
     )
   }
   const ttlOption = options?.timeToLive
-  const timeToLive =
-    ttlOption === undefined || typeof ttlOption === "function"
-      ? ttlOption
-      : validDuration("timeToLive", ttlOption)
-  const window =
-    options?.staleWhileRevalidate === undefined
-      ? undefined
-      : Duration.toMillis(validDuration("staleWhileRevalidate", options.staleWhileRevalidate))
-  const perEntry = window !== undefined || typeof timeToLive === "function"
   return {
     name,
     method: `cached(${name})`,
     function: fn,
     prefix: options?.key === undefined ? memoKey.keyPrefix(name) : memoKey.customKeyPrefix(name),
     key: options?.key,
-    timeToLive,
-    window,
-    compute: (args) => Effect.suspend(() => fn(...args)),
-    computeOptions: perEntry
-      ? { timeToLive: storedTimeToLive }
-      : timeToLive === undefined
+    timeToLive:
+      ttlOption === undefined || typeof ttlOption === "function"
+        ? ttlOption
+        : validDuration("timeToLive", ttlOption),
+    window:
+      options?.staleWhileRevalidate === undefined
         ? undefined
-        : { timeToLive: timeToLive as Duration.Duration }
+        : Duration.toMillis(validDuration("staleWhileRevalidate", options.staleWhileRevalidate)),
+    compute: (args) => Effect.suspend(() => fn(...args))
   }
+}
+
+/** How long a result is fresh, in milliseconds: what `timeToLive` says of its exit. */
+const freshMillis = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<unknown>,
+  exit: Exit.Exit<A, E>
+): number =>
+  typeof self.timeToLive === "function"
+    ? toMillis(self.timeToLive(exit))
+    : Duration.toMillis(self.timeToLive ?? cache.timeToLive)
+
+/**
+ * How long the cache keeps a computed entry: while it is fresh, then for the stale window; not at
+ * all when it is not fresh to begin with. A function of the entry alone, which holds the exit it
+ * was made of.
+ */
+const storedTimeToLive = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<unknown>,
+  entry: MemoCache.Entry
+): Duration.Duration => {
+  // The entry was made from this exit, of the function that `self` wraps.
+  const exit = (entry._tag === "Success" ? Exit.succeed(entry.value) : Exit.fail(entry.error)) as Exit.Exit<
+    A,
+    E
+  >
+  const fresh = freshMillis(self, cache, exit)
+  return fresh > 0 ? fromMillis(fresh + (self.window ?? 0)) : Duration.zero
+}
+
+/**
+ * The options of `getOrCompute` for a plan: none when the cache's own time to live applies, a fixed
+ * duration when that is all it takes, else a function of each computed entry.
+ */
+const computeOptions = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<unknown>
+): LruCache.ComputeOptions<MemoCache.Entry, Transient> | undefined => {
+  if (self.window !== undefined || typeof self.timeToLive === "function") {
+    return {
+      timeToLive: (exit) => (Exit.isSuccess(exit) ? storedTimeToLive(self, cache, exit.value) : Duration.zero)
+    }
+  }
+  return self.timeToLive === undefined ? undefined : { timeToLive: self.timeToLive }
 }
 
 /**
@@ -130,61 +171,55 @@ const plan = (
  * the `timeToLive` function asks to keep it, or else a `Transient` failure that every waiter sees
  * and nothing stores. Defects and interruptions are always transient.
  */
-const compute = (
-  self: Plan,
-  cache: AnyCache,
-  args: ReadonlyArray<any>
-): Effect.Effect<MemoCache.Entry, Transient, any> =>
+const compute = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<unknown>,
+  args: Args
+): Effect.Effect<MemoCache.Entry, Transient, R> =>
   Effect.flatMap(Effect.exit(self.compute(args)), (exit) => {
-    const keep =
-      Exit.isSuccess(exit) || (typeof self.timeToLive === "function" && Cause.isFailType(exit.cause))
-    if (!keep) return Effect.fail(new Transient(exit.cause))
-    if (self.window === undefined && typeof self.timeToLive !== "function") {
-      return Effect.succeed<MemoCache.Entry>({
-        _tag: "Success",
-        value: (exit as Exit.Success<unknown, unknown>).value
-      })
+    if (Exit.isFailure(exit) && !(typeof self.timeToLive === "function" && Cause.isFailType(exit.cause))) {
+      return Effect.fail(new Transient(exit.cause))
+    }
+    // Without a stale window, a success is the same entry however long it lives: whether it is stored
+    // is for its stored time to live to say.
+    if (self.window === undefined && Exit.isSuccess(exit)) {
+      return Effect.succeed<MemoCache.Entry>({ _tag: "Success", value: exit.value })
     }
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const ttl =
-        typeof self.timeToLive === "function"
-          ? toMillis(self.timeToLive(exit))
-          : Duration.toMillis(self.timeToLive ?? cache.timeToLive)
-      if (!(ttl > 0)) {
-        if (Exit.isFailure(exit)) return Effect.fail(new Transient(exit.cause))
-        const entry: MemoCache.Entry = { _tag: "Success", value: exit.value }
-        timeToLiveOf.set(entry, Duration.zero)
-        return Effect.succeed(entry)
+      const fresh = freshMillis(self, cache, exit)
+      if (!(fresh > 0)) {
+        // Returned to the waiters, stored by no one (its stored time to live is zero).
+        return Exit.isFailure(exit)
+          ? Effect.fail(new Transient(exit.cause))
+          : Effect.succeed<MemoCache.Entry>({ _tag: "Success", value: exit.value })
       }
-      const freshUntil = self.window === undefined ? undefined : now + ttl
-      const entry: MemoCache.Entry = Exit.isSuccess(exit)
-        ? freshUntil === undefined
-          ? { _tag: "Success", value: exit.value }
-          : { _tag: "Success", value: exit.value, freshUntil }
-        : freshUntil === undefined
-          ? { _tag: "Failure", error: (exit.cause as Cause.Fail<unknown>).error }
-          : { _tag: "Failure", error: (exit.cause as Cause.Fail<unknown>).error, freshUntil }
-      timeToLiveOf.set(entry, fromMillis(ttl + (self.window ?? 0)))
-      return Effect.succeed(entry)
+      const freshUntil = self.window === undefined ? {} : { freshUntil: now + fresh }
+      return Effect.succeed<MemoCache.Entry>(
+        Exit.isSuccess(exit)
+          ? { _tag: "Success", value: exit.value, ...freshUntil }
+          : { _tag: "Failure", error: (exit.cause as Cause.Fail<E>).error, ...freshUntil }
+      )
     })
   })
 
-const fromEntry = (entry: MemoCache.Entry): Effect.Effect<any, any> =>
-  entry._tag === "Success" ? Effect.succeed(entry.value) : Effect.fail(entry.error)
+/** The result an entry holds, as the function returned it. */
+const fromEntry = <A, E>(entry: MemoCache.Entry): Effect.Effect<A, E> =>
+  // The entry was made from a result of the function with these types.
+  entry._tag === "Success" ? Effect.succeed(entry.value as A) : Effect.fail(entry.error as E)
 
 /**
  * Refreshes a stale entry in the background, at most once at a time per key. Only a success
  * replaces the entry: after a failure, the stale value stays until its window ends (and the next
  * stale call tries again).
  */
-const refresh = (
-  self: Plan,
-  cache: AnyCache,
+const refresh = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<CE>,
   state: State,
   key: string,
   stale: MemoCache.Entry,
-  args: ReadonlyArray<any>
-): Effect.Effect<void, never, any> =>
+  args: Args
+): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
     if (state.refreshing.has(key)) return Effect.void
     state.refreshing.add(key)
@@ -195,7 +230,7 @@ const refresh = (
             // is newer than this result.
             Effect.flatMap(cache.peek(key), (current) =>
               Option.isSome(current) && current.value === stale
-                ? cache.set(key, entry, { timeToLive: storedTimeToLive(entry) })
+                ? cache.set(key, entry, { timeToLive: storedTimeToLive(self, cache, entry) })
                 : Effect.void
             )
           : Effect.void
@@ -213,7 +248,10 @@ const refresh = (
   })
 
 /** Claims the function's name in the cache: fails if another function holds it. */
-const claim = (self: Plan, state: State): KeyEncodingError | undefined => {
+const claim = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  self: Plan<Args, A, E, R>,
+  state: State
+): KeyEncodingError | undefined => {
   const owner = state.owners.get(self.name)
   if (owner === undefined) {
     state.owners.set(self.name, self.function)
@@ -227,105 +265,116 @@ const claim = (self: Plan, state: State): KeyEncodingError | undefined => {
   })
 }
 
-const call = (
-  self: Plan,
-  cache: AnyCache,
+/** What a call fails with: the function's own failures, and the cache's. */
+type CallError<E, CE> = E | KeyEncodingError | RecursiveComputation | CE
+
+const call = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<CE>,
   key: string,
-  args: ReadonlyArray<any>
-): Effect.Effect<any, any, any> => {
+  args: Args
+): Effect.Effect<A, CallError<E, CE>, R> => {
   const state = stateOf(cache)
   const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
-  const lookup = cache.getOrCompute(key, compute(self, cache, args), self.computeOptions)
+  const lookup = cache.getOrCompute(key, compute(self, cache, args), computeOptions(self, cache))
   // Not a `Transient` failure of the function: the cache's own (a persistence error, a recursive
   // call), which reaches the caller as a `set` of the result would.
-  const failed = (error: unknown): Effect.Effect<any, any, any> =>
+  const failed = (error: Transient | RecursiveComputation | CE): Effect.Effect<never, CallError<E, CE>> =>
     error instanceof Transient
-      ? Effect.failCause(error.cause)
+      ? // The cause of a run of the function: its failures are `E`s.
+        Effect.failCause(error.cause as Cause.Cause<E>)
       : Effect.fail(
           error instanceof RecursiveComputation
             ? new RecursiveComputation({ method: self.method, key })
             : error
         )
-  if (self.window === undefined)
-    return Effect.matchEffect(lookup, { onFailure: failed, onSuccess: fromEntry })
+  if (self.window === undefined) {
+    return Effect.matchEffect(lookup, { onFailure: failed, onSuccess: (entry) => fromEntry<A, E>(entry) })
+  }
   return Effect.matchEffect(lookup, {
     onFailure: failed,
     onSuccess: (entry) => {
-      if (entry.freshUntil === undefined) return fromEntry(entry)
+      const freshUntil = entry.freshUntil
+      if (freshUntil === undefined) return fromEntry<A, E>(entry)
       return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        now < entry.freshUntil!
-          ? fromEntry(entry)
-          : Effect.zipRight(refresh(self, cache, state, key, entry, args), fromEntry(entry))
+        now < freshUntil
+          ? fromEntry<A, E>(entry)
+          : Effect.zipRight(refresh(self, cache, state, key, entry, args), fromEntry<A, E>(entry))
       )
     }
   })
 }
 
-const invalidate = (self: Plan, cache: AnyCache, key: string): Effect.Effect<boolean, unknown> => {
+const invalidate = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<CE>,
+  key: string
+): Effect.Effect<boolean, KeyEncodingError | CE> => {
   const taken = claim(self, stateOf(cache))
   if (taken !== undefined) return Effect.fail(taken)
   return cache.delete(key)
 }
 
 /** Builds the key of a call (or fails with why there is none), then runs `f` with it. */
-const keyed = <A, E>(
-  self: Plan,
-  args: ReadonlyArray<any>,
-  f: (key: string) => Effect.Effect<A, E, any>
-): Effect.Effect<A, E | KeyEncodingError, any> => {
+const keyed = <Args extends ReadonlyArray<unknown>, A, E, R, B, E2, R2>(
+  self: Plan<Args, A, E, R>,
+  args: Args,
+  f: (key: string) => Effect.Effect<B, E2, R2>
+): Effect.Effect<B, E2 | KeyEncodingError, R2> => {
   const suffix = self.key === undefined ? memoKey.encodeArguments(args) : self.key(...args)
   if (memoKey.isFailure(suffix)) return Effect.fail(memoKey.toError(self.method, suffix))
   return f(self.prefix + suffix)
 }
 
-const memoized = (
-  self: Plan,
-  withCache: <A, E, R>(f: (cache: AnyCache) => Effect.Effect<A, E, R>) => Effect.Effect<A, E, any>
-): any =>
+/** Finds the cache for a call: `Env` is what finding it needs. */
+type WithCache<CE, Env> = <B, E2, R2>(
+  f: (cache: Cache<CE>) => Effect.Effect<B, E2, R2>
+) => Effect.Effect<B, E2, R2 | Env>
+
+const memoized = <Args extends ReadonlyArray<unknown>, A, E, R, Env, CE>(
+  self: Plan<Args, A, E, R>,
+  withCache: WithCache<CE, Env>
+): MemoCache.Memoized<Args, A, E, R, Env, CE> =>
   Object.assign(
-    (...args: ReadonlyArray<any>) =>
-      withCache((cache) => keyed(self, args, (key) => call(self, cache, key, args))),
+    (...args: Args) => withCache((cache) => keyed(self, args, (key) => call(self, cache, key, args))),
     {
-      invalidate: (...args: ReadonlyArray<any>) =>
+      invalidate: (...args: Args) =>
         withCache((cache) => keyed(self, args, (key) => invalidate(self, cache, key)))
     }
   )
 
 /** @internal */
-export const cached = (
-  fn: (...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>,
-  options?: MemoCache.CachedOptions<any, any, any>
-): any =>
+export const cached = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  fn: (...args: Args) => Effect.Effect<A, E, R>,
+  options?: MemoCache.CachedOptions<Args, A, E>
+): MemoCache.Memoized<Args, A, E, R, MemoCache.MemoCache, PersistenceError> =>
   // The service first: one step both suspends the work and finds the cache.
-  memoized(plan(fn, options), (f) => Effect.flatMap(tag, (memo) => f(memo.cache as AnyCache)))
+  memoized(plan(fn, options), (f) => Effect.flatMap(tag, (memo) => f(memo.cache)))
 
 /** @internal */
-export const cachedWith = (
-  cache: LruCache.LruCache<string, MemoCache.Entry, any>,
-  fn: (...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>,
-  options?: MemoCache.CachedOptions<any, any, any>
-): any => memoized(plan(fn, options), (f) => Effect.suspend(() => f(cache as AnyCache)))
+export const cachedWith = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
+  cache: Cache<CE>,
+  fn: (...args: Args) => Effect.Effect<A, E, R>,
+  options?: MemoCache.CachedOptions<Args, A, E>
+): MemoCache.Memoized<Args, A, E, R, never, CE> =>
+  memoized(plan(fn, options), (f) => Effect.suspend(() => f(cache)))
 
 /** @internal */
-export const make = <E, R>(
+export const make = <E extends PersistenceError = never, R = never>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
-): Effect.Effect<MemoCache.MemoCache, any, any> =>
+): Effect.Effect<MemoCache.MemoCache, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
     const cache = yield* cacheInternal.make(options)
     const scope = yield* Effect.scope
     states.set(cache, { owners: new Map(), refreshing: new Set(), scope })
-    return {
-      [TypeId]: TypeId,
-      cache: cache as LruCache.LruCache<string, MemoCache.Entry, any>,
-      timeToLive: cache.timeToLive
-    }
+    return { [TypeId]: TypeId, cache, timeToLive: cache.timeToLive }
   })
 
 /** @internal */
-export const layer = <E, R>(
+export const layer = <E extends PersistenceError = never, R = never>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
-): Layer.Layer<any, any, any> => Layer.scoped(tag, make(options))
+): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> => Layer.scoped(tag, make(options))
 
 /** @internal */
 export const key = memoKey.key

@@ -584,7 +584,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   getOrCompute<E2, R>(
     key: K,
     compute: Effect.Effect<V, E2, R>,
-    options?: LruCache.ComputeOptions<V>
+    options?: LruCache.ComputeOptions<V, E2>
   ): Effect.Effect<V, RedisError | E2, R> {
     return Effect.flatMap(this.encodeKey("getOrCompute", key), (encoded) =>
       Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<V, RedisError | E2, R> => {
@@ -615,7 +615,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     encoded: string,
     key: K,
     compute: Effect.Effect<V, E2, R>,
-    options: LruCache.ComputeOptions<V> | undefined
+    options: LruCache.ComputeOptions<V, E2> | undefined
   ): Effect.Effect<V, RedisError | E2, R> {
     const claim = this.config.serveFromL1
       ? Effect.catchAll(this.claim(encoded, key), (error) =>
@@ -634,7 +634,9 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
       const stored = Effect.tap(computed, (value) => {
         const ttl = options?.timeToLive
         const millis =
-          ttl === undefined ? this.config.timeToLive : millisOf(typeof ttl === "function" ? ttl(value) : ttl)
+          ttl === undefined
+            ? this.config.timeToLive
+            : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
         return this.store("getOrCompute", encoded, key, value, millis)
       })
       if (claimed._tag === "Unlocked") return stored

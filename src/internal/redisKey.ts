@@ -11,7 +11,7 @@
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
-import * as Equal from "effect/Equal"
+import * as keyWalk from "./keyWalk.js"
 
 const MARK = "\u0000"
 
@@ -25,11 +25,25 @@ export interface KeyEncodingFailure {
   readonly reason: string
 }
 
-class Unencodable {
-  constructor(
-    readonly path: string,
-    readonly reason: string
-  ) {}
+/**
+ * The Redis spelling of the canonical walk: JSON strings, `n`umbers, `b`igints, `d`ates, `T`/`F`,
+ * `U`ndefined, `N`ull, arrays in brackets and records in braces. It holds no more than
+ * {@link decodeKey} reads back, so a value of any other kind has no encoding, except an `Equal` value,
+ * written as the record of its fields (and read back as a `Data.struct`).
+ */
+const encoding: keyWalk.Encoding = {
+  string: (value) => JSON.stringify(value),
+  number: (value) => `n${value}`,
+  bigint: (value) => `b${value}`,
+  boolean: (value) => (value ? "T" : "F"),
+  undefined: "U",
+  null: "N",
+  date: (time) => `d${time}`,
+  array: (items) => `[${items.join(",")}]`,
+  record: (_name, fields) =>
+    `{${fields.map(([name, value]) => `${JSON.stringify(name)}:${value}`).join(",")}}`,
+  records: "asEqual",
+  instanceHint: ": use plain data or Data values"
 }
 
 /**
@@ -39,12 +53,10 @@ class Unencodable {
  */
 export const encodeKey = (key: unknown): Either.Either<string, KeyEncodingFailure> => {
   if (typeof key === "string") return Either.right(key.startsWith(MARK) ? MARK + key : key)
-  try {
-    return Either.right(MARK + canonical(key, "key", new Set()))
-  } catch (error) {
-    if (error instanceof Unencodable) return Either.left({ path: error.path, reason: error.reason })
-    throw error
-  }
+  const encoded = keyWalk.walk(encoding, key)
+  return keyWalk.isFailure(encoded)
+    ? Either.left({ path: keyWalk.formatPath("key", encoded.path), reason: encoded.reason })
+    : Either.right(MARK + encoded)
 }
 
 /**
@@ -93,49 +105,6 @@ export const keyPrefix = (prefix: string): string => prefix + PREFIX_END
  * @internal
  */
 export const matchPrefix = (prefix: string): string => `${prefix.replace(/[*?[\]\\]/g, "\\$&")}${PREFIX_END}*`
-
-const canonical = (value: unknown, path: string, ancestors: Set<object>): string => {
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value)
-    case "number":
-      // 0 and -0 are the same key for `Equal`.
-      return `n${value === 0 ? "0" : String(value)}`
-    case "bigint":
-      return `b${value}`
-    case "boolean":
-      return value ? "T" : "F"
-    case "undefined":
-      return "U"
-    case "object": {
-      if (value === null) return "N"
-      if (value instanceof Date) return `d${value.getTime()}`
-      if (ancestors.has(value)) throw new Unencodable(path, "the key contains a cycle")
-      ancestors.add(value)
-      try {
-        if (Array.isArray(value)) {
-          return `[${value.map((item, i) => canonical(item, `${path}[${i}]`, ancestors)).join(",")}]`
-        }
-        const prototype = Object.getPrototypeOf(value)
-        if (prototype !== Object.prototype && prototype !== null && !Equal.isEqual(value)) {
-          throw new Unencodable(
-            path,
-            `instances of ${prototype?.constructor?.name ?? "a class"} have no stable encoding: use plain data or Data values`
-          )
-        }
-        const record = value as Record<string, unknown>
-        const fields = Object.keys(record)
-          .sort()
-          .map((name) => `${JSON.stringify(name)}:${canonical(record[name], `${path}.${name}`, ancestors)}`)
-        return `{${fields.join(",")}}`
-      } finally {
-        ancestors.delete(value)
-      }
-    }
-    default:
-      throw new Unencodable(path, `a ${typeof value} has no stable encoding`)
-  }
-}
 
 interface Parser {
   readonly text: string

@@ -14,6 +14,7 @@ import { Data, Duration, Effect } from "effect"
 import type * as LruCache from "../../src/LruCache.js"
 import * as LruCacheModule from "../../src/LruCache.js"
 import type * as MemoCache from "../../src/MemoCache.js"
+import * as MemoCacheModule from "../../src/MemoCache.js"
 import { advance, hashkey, KeyError, make, named, now, py } from "./adapter.js"
 
 type AnyCache = LruCache.LruCache<any, any>
@@ -601,7 +602,7 @@ describe("cachetools tests/test_ttl.py: TTLCacheTest", () => {
   )
 })
 
-// tests/test_cached.py. `cachetools.cached(cache)(func)` is `LruCache.cached(cache, func)`: the
+// tests/test_cached.py. `cachetools.cached(cache)(func)` is `MemoCache.cachedWith(cache, func)`: the
 // entries live in `cache`, under the key `MemoCache.key(name, args)` (`hashkey`).
 const counter = () => {
   let count: number | undefined
@@ -622,7 +623,7 @@ describe("cachetools tests/test_cached.py: CacheWrapperTest (DecoratorTestMixin)
   it.scoped("test_decorator", () =>
     Effect.gen(function* () {
       const cache = yield* memoCache(2)
-      const wrapper = LruCacheModule.cached(cache, counter())
+      const wrapper = MemoCacheModule.cachedWith(cache, counter())
 
       expect(yield* cache.size).toBe(0)
       expect(yield* wrapper(0)).toBe(0)
@@ -655,7 +656,7 @@ describe("cachetools tests/test_cached.py: CacheWrapperTest (DecoratorTestMixin)
       // (docs/memoization.md: "Types are tagged, so these are all different: `f("1")` / `f(1)` /
       // `f(1n)`").
       const cache = yield* memoCache(3)
-      const wrapper = LruCacheModule.cached(cache, counter())
+      const wrapper = MemoCacheModule.cachedWith(cache, counter())
 
       expect(yield* cache.size).toBe(0)
       expect(yield* wrapper(0)).toBe(0)
@@ -696,7 +697,7 @@ describe("cachetools tests/test_cached.py: CacheWrapperTest (DecoratorTestMixin)
     Effect.gen(function* () {
       // wrapper.cache_clear() clears the wrapper's cache: `cache.clear`.
       const cache = yield* memoCache(2)
-      const wrapper = LruCacheModule.cached(cache, counter())
+      const wrapper = MemoCacheModule.cachedWith(cache, counter())
       expect(yield* wrapper(0)).toBe(0)
       expect(yield* cache.size).toBe(1)
       yield* cache.clear
@@ -711,7 +712,7 @@ describe("cachetools tests/test_cached.py: CacheWrapperTest (DecoratorTestMixin)
     Effect.gen(function* () {
       // cache_info() is (hits, misses, maxsize, currsize): the cache's stats and capacity.
       const cache = yield* memoCache(2)
-      const wrapper = LruCacheModule.cached(cache, counter())
+      const wrapper = MemoCacheModule.cachedWith(cache, counter())
       const info = Effect.map(cache.stats, (s) => [s.hits, s.misses, cache.capacity, s.size])
       expect(yield* info).toStrictEqual([0, 0, 2, 0])
       expect(yield* wrapper(0)).toBe(0)

@@ -79,6 +79,14 @@ const contenders: ReadonlyArray<{
 }> = [
   { name: "LRU", replay: (keys, capacity) => replayLru(keys, Lru.empty(capacity)) },
   {
+    name: "W-TinyLFU fixed",
+    replay: (keys, capacity) => replayLru(keys, Lru.empty(capacity, { policy: "w-tinylfu", window: "fixed" }))
+  },
+  {
+    name: "W-TinyLFU adaptive",
+    replay: (keys, capacity) => replayLru(keys, Lru.empty(capacity, { policy: "w-tinylfu" }))
+  },
+  {
     name: "Caffeine sim. adaptive",
     replay: (keys, capacity) => replayPolicy(keys, new HillClimberWindowTinyLfu(capacity, longHashCode))
   },
@@ -96,10 +104,11 @@ export const run = async (): Promise<void> => {
       hits: contenders.map((contender) => contender.replay(keys, capacity))
     }))
     console.log(`\n## hits on ${trace} (${keys.length.toLocaleString("en-US")} requests), ratio vs LRU`)
-    const header = ["capacity", ...contenders.map((c) => c.name)]
+    const header = ["capacity", ...contenders.map((c) => c.name), "adaptive vs sim."]
     const body = rows.map((row) => [
       String(row.capacity),
-      ...row.hits.map((hits, i) => (i === 0 ? hits.toLocaleString("en-US") : cell(hits, row.hits[0]!)))
+      ...row.hits.map((hits, i) => (i === 0 ? hits.toLocaleString("en-US") : cell(hits, row.hits[0]!))),
+      `${(((row.hits[2]! - row.hits[3]!) / row.hits[3]!) * 100).toFixed(1)} %`
     ])
     const widths = header.map((_, column) =>
       Math.max(...[header, ...body].map((line) => line[column]!.length))

@@ -461,22 +461,17 @@ export class TinyLfu {
    */
   isValid(count: number): boolean {
     let total = 0
-    const sizes: Array<number> = []
+    let protectedCount = 0
     for (const head of [this.window, this.probation, this.protected]) {
-      let size = 0
       for (let node = head.policyNext; node !== head; node = node.policyNext) {
         if (node.queue !== head.queue || node.policyNext.policyPrev !== node) return false
-        if (++size > count) return false
+        if (++total > count) return false
+        if (head === this.protected) protectedCount++
       }
-      sizes.push(size)
-      total += size
     }
     const r = this.registers
     return (
-      total === count &&
-      r[PROTECTED_SIZE] === sizes[2] &&
-      r[MAX_WINDOW]! >= 0 &&
-      r[MAX_PROTECTED]! >= 0
+      total === count && r[PROTECTED_SIZE] === protectedCount && r[MAX_WINDOW]! >= 0 && r[MAX_PROTECTED]! >= 0
     )
   }
 }

@@ -10,13 +10,16 @@ import { fileURLToPath } from "node:url"
 import * as zlib from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import * as Hash from "effect/Hash"
 import * as Option from "effect/Option"
 import fc from "fast-check"
+import { InvalidOption } from "../src/CacheError.js"
 import { FrequencySketch, integerHash, spread } from "../src/internal/frequencySketch.js"
 import * as internal from "../src/internal/lru.js"
 import { TinyLfu } from "../src/internal/tinyLfu.js"
 import * as Lru from "../src/Lru.js"
+import * as LruCache from "../src/LruCache.js"
 import { CountMin4, JavaRandom, longHashCode, RANDOM_SEED } from "./policy/tinyLfu.js"
 import { HillClimberWindowTinyLfu, type Policy, WindowTinyLfu } from "./policy/windowTinyLfu.js"
 
@@ -507,4 +510,68 @@ describe("W-TinyLFU on the real traces", () => {
       expect(Lru.isValid(cache)).toBe(true)
     }
   )
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+describe("W-TinyLFU through LruCache and restore", () => {
+  it.scoped("LruCache with policy w-tinylfu scores the policy's hits on gli with capacity 500", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<number, number>({ capacity: 500, policy: "w-tinylfu" })
+      const keys = load("gli")
+      yield* Effect.forEach(
+        keys,
+        (key) =>
+          Effect.flatMap(cache.get(key), (value) =>
+            Option.isNone(value) ? cache.set(key, key) : Effect.void
+          ),
+        { discard: true }
+      )
+      const stats = yield* cache.stats
+      expect(stats.hits).toBe(1_993)
+      expect(stats.evictions).toBe(keys.length - 1_993 - stats.size)
+      expect(stats.size).toBe(500)
+    })
+  )
+
+  it.scoped("LruCache.make rejects an unknown policy with a typed error naming the option", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        LruCache.make<number, number>({ capacity: 3, policy: "lfu" as unknown as "lru" })
+      )
+      expect(error).toBeInstanceOf(InvalidOption)
+      expect((error as InvalidOption).option).toBe("policy")
+      expect(error.message).toContain("w-tinylfu")
+    })
+  )
+
+  it("Lru.empty rejects unknown policy and window values", () => {
+    expect(() => Lru.empty(3, { policy: "lfu" as unknown as "lru" })).toThrow(/policy/)
+    expect(() => Lru.empty(3, { policy: "w-tinylfu", window: "wide" as unknown as "fixed" })).toThrow(
+      /window/
+    )
+  })
+
+  it("restore keeps the entries and their recency, and the restored value goes on under the policy", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 200 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 200 }),
+        (capacity, before, after) => {
+          let lru = tinyLfu<number>(capacity, "adaptive")
+          for (const key of before) lru = request(lru, key)[2]
+          let restored = internal.restore(capacity, Lru.toPersisted(lru, 0), 0, { policy: "w-tinylfu" })
+          expect(Lru.entries(restored, 0)).toEqual(Lru.entries(lru, 0))
+          expect(Lru.isValid(restored)).toBe(true)
+          for (const key of after) {
+            restored = request(restored, key)[2]
+            expect(Lru.isValid(restored)).toBe(true)
+            expect(Lru.size(restored, 0)).toBeLessThanOrEqual(capacity)
+          }
+        }
+      ),
+      { numRuns: 60 }
+    )
+  })
 })

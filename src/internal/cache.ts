@@ -23,7 +23,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { InvalidOption, PersistenceError } from "../CacheError.js"
+import { InvalidOption, type PersistenceError } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
@@ -417,6 +417,7 @@ interface Decoded {
   readonly capacity: number
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
+  readonly policy: "lru" | "w-tinylfu"
 }
 
 const METHOD = "LruCache.make"
@@ -434,7 +435,18 @@ const decodeOptions = <K, V, E, R>(
       options.sweepInterval === undefined
         ? DEFAULT_SWEEP_INTERVAL
         : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
-    return { capacity, timeToLive, sweepInterval }
+    const policy = options.policy ?? "lru"
+    if (policy !== "lru" && policy !== "w-tinylfu") {
+      return yield* Either.left(
+        new InvalidOption({
+          method: METHOD,
+          option: "policy",
+          reason: 'must be "lru" or "w-tinylfu"',
+          value: policy
+        })
+      )
+    }
+    return { capacity, timeToLive, sweepInterval, policy }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -444,11 +456,11 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
+    const { capacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
     const removals = yield* Effect.acquireRelease(PubSub.unbounded<Removal<K, V>>(), PubSub.shutdown)
-    const state = yield* Ref.make(lru.empty<K, V>(capacity))
+    const state = yield* Ref.make(lru.empty<K, V>(capacity, { policy }))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       backend = yield* options.persistence.open({
@@ -457,7 +469,10 @@ export const make = <K, V, E = never, R = never>(
           lru.toPersisted(current, clock.unsafeCurrentTimeMillis())
         )
       })
-      yield* Ref.set(state, lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis()))
+      yield* Ref.set(
+        state,
+        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })
+      )
     }
     const cache = new CacheImpl<K, V, E>(
       capacity,

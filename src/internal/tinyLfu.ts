@@ -30,8 +30,8 @@
  * to the same history (`lru.ts`), so that every `Lru` version answers, and decides, the same
  * forever. A list move records where the entry was; a number (a size, a climber field, the
  * generator's state) records its old value; a sketch increment records which counters it changed;
- * the periodic halving records the whole old table, once every 10 × capacity increments, O(1)
- * amortised per operation.
+ * the periodic halving records the whole old table, once every 10 × (capacity rounded up to a
+ * power of two) increments, O(1) amortised per operation.
  *
  * @internal
  */
@@ -40,9 +40,9 @@ import { FrequencySketch, integerHash, spread } from "./frequencySketch.js"
 
 /** Which list an entry is on. */
 export const NONE = 0
-export const WINDOW = 1
-export const PROBATION = 2
-export const PROTECTED = 3
+const WINDOW = 1
+const PROBATION = 2
+const PROTECTED = 3
 
 /** The fields an `Lru` entry carries for this policy. */
 export interface PolicyNode {
@@ -78,8 +78,7 @@ export const sketchHash = (key: unknown, structural: boolean, structuralHash: nu
           : Hash.hash(key)
   )
 
-/** The history records of the policy: `lru.ts` keeps its own kinds below this one. */
-export const FIRST_RECORD = 4
+// The kinds of the policy's history records; `lru.ts` keeps 0–3 for its own.
 /** A list move: the entry, and the entry it followed (`undefined`: on no list). */
 const PLACE = 4
 /** A number: its index in `registers`, and its old value. */

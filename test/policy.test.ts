@@ -20,6 +20,7 @@ import * as internal from "../src/internal/lru.js"
 import { TinyLfu } from "../src/internal/tinyLfu.js"
 import * as Lru from "../src/Lru.js"
 import * as LruCache from "../src/LruCache.js"
+import * as MemoCache from "../src/MemoCache.js"
 import { CountMin4, JavaRandom, longHashCode, RANDOM_SEED } from "./policy/tinyLfu.js"
 import { HillClimberWindowTinyLfu, type Policy, WindowTinyLfu } from "./policy/windowTinyLfu.js"
 
@@ -532,6 +533,22 @@ describe("W-TinyLFU through LruCache and restore", () => {
       expect(stats.evictions).toBe(keys.length - 1_993 - stats.size)
       expect(stats.size).toBe(500)
     })
+  )
+
+  it.effect("MemoCache takes the policy too: cached results are served from a W-TinyLFU cache", () =>
+    Effect.gen(function* () {
+      let runs = 0
+      const square = MemoCache.cached(
+        (n: number) =>
+          Effect.sync(() => {
+            runs++
+            return n * n
+          }),
+        { name: "square" }
+      )
+      for (const n of [1, 2, 1, 2, 1]) expect(yield* square(n)).toBe(n * n)
+      expect(runs).toBe(2)
+    }).pipe(Effect.provide(MemoCache.layer({ capacity: 100, policy: "w-tinylfu" })))
   )
 
   it.scoped("LruCache.make rejects an unknown policy with a typed error naming the option", () =>

@@ -79,14 +79,6 @@ export interface Access<K> {
 
 export interface Policy<K> {
   record(key: K): Access<K>
-  /** Resident keys by queue, least recently used first. */
-  queues(): Record<Queue, Array<K>>
-}
-
-const listKeys = <K>(head: Node<K>): Array<K> => {
-  const keys: Array<K> = []
-  for (let node = head.next!; node !== head; node = node.next!) keys.push(node.key!)
-  return keys
 }
 
 /** `WindowTinyLfuPolicy`: a fixed 1 % LRU window in front of a segmented LRU main space. */
@@ -128,14 +120,6 @@ export class WindowTinyLfu<K> implements Policy<K> {
       this.onProtectedHit(node)
     }
     return { hit: node !== undefined, evicted: this.evicted }
-  }
-
-  queues(): Record<Queue, Array<K>> {
-    return {
-      window: listKeys(this.headWindow),
-      probation: listKeys(this.headProbation),
-      protected: listKeys(this.headProtected)
-    }
   }
 
   private onMiss(key: K): void {
@@ -430,14 +414,6 @@ export class HillClimberWindowTinyLfu<K> implements Policy<K> {
     return { hit: node !== undefined, evicted: this.evicted }
   }
 
-  queues(): Record<Queue, Array<K>> {
-    return {
-      window: listKeys(this.headWindow),
-      probation: listKeys(this.headProbation),
-      protected: listKeys(this.headProtected)
-    }
-  }
-
   private onMiss(key: K): void {
     const node = new Node(key, "window")
     node.appendToTail(this.headWindow)
@@ -542,16 +518,5 @@ export class HillClimberWindowTinyLfu<K> implements Policy<K> {
       candidate.appendToHead(this.headProbation)
     }
     checkState(this.windowSize >= 0 && this.maxWindow >= 0 && this.maxProtected >= 0, "negative sizes")
-  }
-
-  /** `finished()`: the sizes agree with the queues. */
-  check(): void {
-    const { protected: protectedKeys, window } = this.queues()
-    checkState(Math.trunc(this.windowSize) === window.length, `window ${this.windowSize} != ${window.length}`)
-    checkState(
-      Math.trunc(this.protectedSize) === protectedKeys.length,
-      `protected ${this.protectedSize} != ${protectedKeys.length}`
-    )
-    checkState(this.data.size <= this.maximumSize, "over the maximum size")
   }
 }

@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   memory: () => import("./memory.js"),
   memo: () => import("./memo.js"),
   persistence: () => import("./persistence.js"),
+  policy: () => import("./policy.js"),
   redis: () => import("./redis.js")
 }
 

@@ -53,7 +53,11 @@ export interface Lru<in out K, in out V> extends Pipeable {
  * @category models
  */
 export type RemovalCause =
-  /** Removed to make room for a new key: the least recently used live entry. */
+  /**
+   * Removed to make room for a new key: the least recently used live entry under LRU; under
+   * W-TinyLFU the victim or the candidate the policy rejected (which may be the key just set, when
+   * the admission window is empty).
+   */
   | "evicted"
   /** Its time to live ran out. */
   | "expired"
@@ -77,13 +81,47 @@ export interface Removal<K, V> {
 }
 
 /**
- * An empty `Lru` holding at most `capacity` live entries. Throws a `RangeError` unless `capacity` is
- * a positive safe integer (`LruCache.make` validates its options into a typed error first).
+ * How an `Lru` chooses the entry to evict.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * `"lru"` (default): exact LRU, the least recently used live entry goes.
+   *
+   * `"w-tinylfu"`: Caffeine's W-TinyLFU. A new key enters a small LRU admission window; the key it
+   * pushes out joins the main space (a segmented LRU) only if a frequency sketch of recent accesses
+   * rates it above the main space's victim, else the newcomer itself is evicted. Much better than LRU
+   * where LRU fails (loops, scans, one-hit wonders), at most a few percent worse on recency-heavy
+   * traffic. Costs a 4-bit counter per entry of capacity (rounded up to a power of two) and some
+   * work per hit. Iteration order and persistence still go by recency; the sketch is not persisted
+   * (a restored cache starts with no frequency history) and `clear` resets it.
+   */
+  readonly policy?: "lru" | "w-tinylfu" | undefined
+  /**
+   * W-TinyLFU only: `"adaptive"` (default) lets a hill climber resize the admission window to the
+   * workload, from 1 % of the capacity; `"fixed"` keeps it at 1 %.
+   */
+  readonly window?: "adaptive" | "fixed" | undefined
+}
+
+/**
+ * An empty `Lru` holding at most `capacity` live entries, evicting by `options.policy` (default:
+ * exact LRU). Throws a `RangeError` unless `capacity` is a positive safe integer and the options
+ * are known values (`LruCache.make` validates its options into a typed error first).
+ *
+ * @example
+ * ```ts
+ * import * as Lru from "effect-lru-cache/Lru"
+ *
+ * const lru = Lru.empty<string, number>(1000, { policy: "w-tinylfu" })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const empty: <K, V>(capacity: number) => Lru<K, V> = internal.empty
+export const empty: <K, V>(capacity: number, options?: Options) => Lru<K, V> = internal.empty
 
 /**
  * Looks `key` up at time `now`. A hit makes the key the most recently used; an expired entry is

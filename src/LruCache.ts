@@ -190,6 +190,12 @@ export interface Options<K, V, E = never, R = never> {
   readonly eventsCapacity?: number | undefined
   /** Where the cache persists: see `CachePersistence`. Default: memory only. */
   readonly persistence?: Persistence<K, V, E, R> | undefined
+  /**
+   * The eviction policy: `"lru"` (default, exact LRU) or `"w-tinylfu"` (Caffeine's W-TinyLFU with
+   * an adaptive window: far more hits where LRU fails, such as loops and scans; see `Lru.Options`).
+   * Persistence keeps the entries and their recency, not the policy's frequency history.
+   */
+  readonly policy?: "lru" | "w-tinylfu" | undefined
 }
 
 /**

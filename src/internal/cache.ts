@@ -22,7 +22,7 @@ import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { type InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
+import { InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
@@ -502,6 +502,7 @@ interface Decoded {
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
   readonly eventsCapacity: number
+  readonly policy: "lru" | "w-tinylfu"
 }
 
 const DEFAULT_EVENTS_CAPACITY = 1024
@@ -525,7 +526,18 @@ const decodeOptions = <K, V, E, R>(
       options.eventsCapacity === undefined
         ? DEFAULT_EVENTS_CAPACITY
         : yield* positiveInteger(METHOD, "eventsCapacity", options.eventsCapacity)
-    return { capacity, timeToLive, sweepInterval, eventsCapacity }
+    const policy = options.policy ?? "lru"
+    if (policy !== "lru" && policy !== "w-tinylfu") {
+      return yield* Either.left(
+        new InvalidOption({
+          method: METHOD,
+          option: "policy",
+          reason: 'must be "lru" or "w-tinylfu"',
+          value: policy
+        })
+      )
+    }
+    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -535,14 +547,14 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, eventsCapacity, sweepInterval, timeToLive } = yield* decodeOptions(options)
+    const { capacity, eventsCapacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
     const removals = yield* Effect.acquireRelease(
       PubSub.sliding<Removal<K, V>>(eventsCapacity),
       PubSub.shutdown
     )
-    const state = yield* Ref.make(lru.empty<K, V>(capacity))
+    const state = yield* Ref.make(lru.empty<K, V>(capacity, { policy }))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       backend = yield* options.persistence.open({
@@ -551,7 +563,10 @@ export const make = <K, V, E = never, R = never>(
           lru.toPersisted(current, clock.unsafeCurrentTimeMillis())
         )
       })
-      yield* Ref.set(state, lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis()))
+      yield* Ref.set(
+        state,
+        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })
+      )
     }
     const cache = new CacheImpl<K, V, E>(
       capacity,

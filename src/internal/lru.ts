@@ -27,6 +27,7 @@ import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Lru from "../Lru.js"
+import { NONE, type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
 
 /** @internal */
 export const TypeId: typeof Lru.TypeId = Symbol.for("effect-lru-cache/Lru") as typeof Lru.TypeId
@@ -42,6 +43,22 @@ class Node<K, V> {
     /** Hash of a structural key (see `isStructural`), unused for the others. */
     readonly hash: number
   ) {}
+}
+
+/** An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). */
+class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
+  queue = NONE
+  policyPrev: PolicyNode = this
+  policyNext: PolicyNode = this
+  constructor(
+    key: K,
+    value: V,
+    expiresAt: number,
+    hash: number,
+    readonly sketchHash: number
+  ) {
+    super(key, value, expiresAt, hash)
+  }
 }
 
 /**
@@ -136,7 +153,10 @@ export class KeyMap<K, A> {
   }
 }
 
-/** The kinds of history records; each is the inverse of the mutation that wrote it. */
+/**
+ * The kinds of history records; each is the inverse of the mutation that wrote it. The W-TinyLFU
+ * policy keeps its own kinds, from 4 on.
+ */
 const LINK = 0
 const UNLINK = 1
 const MOVE = 2
@@ -162,7 +182,19 @@ class Segment<K, V> {
 }
 
 class Store<K, V> {
-  constructor(readonly capacity: number) {}
+  /** The W-TinyLFU policy's state; `undefined` under LRU. */
+  readonly policy: TinyLfu | undefined
+  constructor(
+    readonly capacity: number,
+    window: Window | undefined
+  ) {
+    this.policy =
+      window === undefined
+        ? undefined
+        : new TinyLfu(capacity, window, (kind, node, argument, value) =>
+            record(this, kind, node as TinyLfuNode<K, V> | undefined, argument, value)
+          )
+  }
   readonly direct = new Map<K, Node<K, V>>()
   readonly buckets = new Map<number, Array<Node<K, V>>>()
   /** The list's sentinel: `sentinel.next` is the most recently used node, `sentinel.prev` the least. */
@@ -302,7 +334,7 @@ const doUpdate = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresA
 const record = <K, V>(
   store: Store<K, V>,
   op: number,
-  node: Node<K, V>,
+  node: Node<K, V> | undefined,
   argument: unknown,
   expiry: number
 ): void => {
@@ -328,6 +360,7 @@ const link = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): vo
 }
 
 const unlink = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
+  store.policy?.remove(node as TinyLfuNode<K, V>)
   record(store, LINK, node, doUnlink(store, node), 0)
 }
 
@@ -364,6 +397,8 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<K, V>, i: number): void
       segment.expiries[i] = expiresAt
       return
     }
+    default:
+      store.policy!.flip(segment, i)
   }
 }
 
@@ -409,11 +444,16 @@ const isNewest = <K, V>(self: LruImpl<K, V>): boolean =>
 const writable = <K, V>(self: LruImpl<K, V>): LruImpl<K, V> => {
   reroot(self)
   if (isNewest(self)) return self
-  const copy = new Store<K, V>(self.store.capacity)
+  const policy = self.store.policy
+  const copy = new Store<K, V>(self.store.capacity, policy?.windowMode)
+  const twins = policy === undefined ? undefined : new Map<PolicyNode, PolicyNode>()
   const sentinel = self.store.sentinel
   for (let node = sentinel.prev; node !== sentinel; node = node.prev) {
-    doLink(copy, new Node(node.key, node.value, node.expiresAt, node.hash), copy.sentinel)
+    const twin = newNode(copy, node.key, node.value, node.expiresAt)
+    twins?.set(node as TinyLfuNode<K, V>, twin as TinyLfuNode<K, V>)
+    doLink(copy, twin, copy.sentinel)
   }
+  if (twins !== undefined) copy.policy!.copyFrom(policy!, (node) => twins.get(node)!)
   return new LruImpl(copy, copy.head, 0, NO_REMOVALS)
 }
 
@@ -498,15 +538,41 @@ const validateCapacity = (capacity: number): void => {
   }
 }
 
-const emptyVersion = <K, V>(capacity: number, removed: ReadonlyArray<Lru.Removal<K, V>>): LruImpl<K, V> => {
-  const store = new Store<K, V>(capacity)
+/** The policy's window under W-TinyLFU, `undefined` under LRU. */
+const windowOf = (options: Lru.Options | undefined): Window | undefined => {
+  const policy = options?.policy ?? "lru"
+  const window = options?.window ?? "adaptive"
+  if (policy !== "lru" && policy !== "w-tinylfu") {
+    throw new RangeError(`Lru.empty: policy must be "lru" or "w-tinylfu", got ${String(policy)}`)
+  }
+  if (window !== "adaptive" && window !== "fixed") {
+    throw new RangeError(`Lru.empty: window must be "adaptive" or "fixed", got ${String(window)}`)
+  }
+  return policy === "lru" ? undefined : window
+}
+
+const emptyVersion = <K, V>(
+  capacity: number,
+  removed: ReadonlyArray<Lru.Removal<K, V>>,
+  window: Window | undefined
+): LruImpl<K, V> => {
+  const store = new Store<K, V>(capacity, window)
   return new LruImpl(store, store.head, 0, removed)
 }
 
 /** @internal */
-export const empty = <K, V>(capacity: number): Lru.Lru<K, V> => {
+export const empty = <K, V>(capacity: number, options?: Lru.Options): Lru.Lru<K, V> => {
   validateCapacity(capacity)
-  return emptyVersion<K, V>(capacity, NO_REMOVALS)
+  return emptyVersion<K, V>(capacity, NO_REMOVALS, windowOf(options))
+}
+
+/** A new entry for `store`, with what its policy needs. */
+const newNode = <K, V>(store: Store<K, V>, key: K, value: V, expiresAt: number): Node<K, V> => {
+  const structural = isStructural(key)
+  const hash = structural ? Hash.hash(key) : 0
+  return store.policy === undefined
+    ? new Node(key, value, expiresAt, hash)
+    : new TinyLfuNode(key, value, expiresAt, hash, sketchHash(key, structural, hash))
 }
 
 // --- operations -----------------------------------------------------------------------------------
@@ -524,7 +590,10 @@ export const get = <K, V>(
   let node = indexFind(self.store, key)
   if (node === undefined) return [Option.none(), self]
   const live = isLive(node, now)
-  if (live && self.store.sentinel.next === node) return [Option.some(node.value), self]
+  // Under W-TinyLFU every hit counts in the sketch: no hit leaves the version as it was.
+  if (live && self.store.sentinel.next === node && self.store.policy === undefined) {
+    return [Option.some(node.value), self]
+  }
   if (!isNewest(self)) {
     self = writable(self)
     node = indexFind(self.store, key)!
@@ -535,8 +604,18 @@ export const get = <K, V>(
     const removed = [{ key: node.key, value: node.value, cause: "expired" as const }]
     return [Option.none(), advance(store, removed)]
   }
-  move(store, node, store.sentinel)
+  accessPolicy(store, node, true)
+  if (store.sentinel.next !== node) move(store, node, store.sentinel)
   return [Option.some(node.value), advance(store, NO_REMOVALS)]
+}
+
+/** A hit, or a set of a stored key: the policy counts it and reorders. */
+const accessPolicy = <K, V>(store: Store<K, V>, node: Node<K, V>, hit: boolean): void => {
+  const policy = store.policy
+  if (policy === undefined) return
+  const isFull = store.count >= store.capacity
+  policy.access(node as TinyLfuNode<K, V>)
+  policy.climb(hit, isFull)
 }
 
 /**
@@ -583,22 +662,35 @@ export const setAt = <K, V>(
     if (expiresAt <= now) {
       unlink(store, node)
     } else {
+      accessPolicy(store, node, cause === "replaced")
       update(store, node, value, expiresAt)
       if (store.sentinel.next !== node) move(store, node, store.sentinel)
     }
     return advance(store, removed)
   }
+  const policy = store.policy
+  const isFull = store.count >= store.capacity
   let removed: Array<Lru.Removal<K, V>> | undefined
-  if (store.count >= store.capacity) {
+  if (isFull) {
     removed = []
     removeExpiredInto(store, now, removed)
-    if (store.count >= store.capacity) {
+    if (policy === undefined && store.count >= store.capacity) {
       const lru = store.sentinel.prev
       unlink(store, lru)
       removed.push({ key: lru.key, value: lru.value, cause: "evicted" })
     }
   }
-  link(store, new Node(key, value, expiresAt, keyHash(key)), store.sentinel)
+  const added = newNode(store, key, value, expiresAt)
+  link(store, added, store.sentinel)
+  if (policy !== undefined) {
+    // The new key goes through the window; the policy picks the entry to evict, if one must go.
+    const victim = policy.insert(added as TinyLfuNode<K, V>, store.count) as TinyLfuNode<K, V> | undefined
+    if (victim !== undefined) {
+      unlink(store, victim)
+      ;(removed ??= []).push({ key: victim.key, value: victim.value, cause: "evicted" })
+    }
+    policy.climb(false, isFull)
+  }
   return advance(store, removed ?? NO_REMOVALS)
 }
 
@@ -678,7 +770,7 @@ export const clear = <K, V>(
     removed.push({ key: node.key, value: node.value, cause: isLive(node, now) ? "cleared" : "expired" })
   }
   if (removed.length === 0) return [NO_REMOVALS, self]
-  return [removed, emptyVersion(self.capacity, removed)]
+  return [removed, emptyVersion(self.capacity, removed, self.store.policy?.windowMode)]
 }
 
 const findLive = <K, V>(lru: Lru.Lru<K, V>, key: K, now: number): Node<K, V> | undefined => {
@@ -802,6 +894,7 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
   for (let node = sentinel.next; node !== sentinel; node = node.next) {
     if (node.next.prev !== node || node.prev.next !== node) return false
     if (indexFind(store, node.key) !== node) return false
+    if (store.policy !== undefined && (node as TinyLfuNode<K, V>).queue === NONE) return false
     if (node.expiresAt === Number.POSITIVE_INFINITY) {
       if (node.heapIndex !== -1) return false
     } else {
@@ -820,7 +913,8 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
     indexed === store.count &&
     finite === store.heap.length &&
     heapOrdered &&
-    store.count <= self.capacity
+    store.count <= self.capacity &&
+    (store.policy === undefined || store.policy.isValid(store.count))
   )
 }
 
@@ -834,16 +928,24 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
 export const restore = <K, V>(
   capacity: number,
   persisted: Iterable<{ readonly key: K; readonly value: V; readonly expiresAt: number }>,
-  now: number
+  now: number,
+  options?: Lru.Options
 ): Lru.Lru<K, V> => {
   validateCapacity(capacity)
-  const store = new Store<K, V>(capacity)
+  const store = new Store<K, V>(capacity, windowOf(options))
   for (const entry of persisted) {
     const existing = indexFind(store, entry.key)
     if (existing !== undefined) doUnlink(store, existing)
     if (entry.expiresAt <= now) continue
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
-    doLink(store, new Node(entry.key, entry.value, entry.expiresAt, keyHash(entry.key)), store.sentinel)
+    doLink(store, newNode(store, entry.key, entry.value, entry.expiresAt), store.sentinel)
+  }
+  if (store.policy !== undefined) {
+    const nodes: Array<TinyLfuNode<K, V>> = []
+    for (let node = store.sentinel.prev; node !== store.sentinel; node = node.prev) {
+      nodes.push(node as TinyLfuNode<K, V>)
+    }
+    store.policy.restore(nodes)
   }
   return new LruImpl(store, store.head, 0, NO_REMOVALS)
 }

@@ -15,10 +15,10 @@ import type * as Duration from "effect/Duration"
 import type * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type { PersistenceError } from "./CacheError.js"
-import * as codecInternal from "./internal/codec.js"
-import * as fileBackend from "./internal/fileBackend.js"
-import * as kvBackend from "./internal/kvBackend.js"
-import type * as internal from "./internal/persistence.js"
+import * as codecInternal from "./internal/persistence/codec.js"
+import type * as internal from "./internal/persistence/contract.js"
+import * as fileBackend from "./internal/persistence/fileBackend.js"
+import * as kvBackend from "./internal/persistence/kvBackend.js"
 
 /**
  * A persistence backend for `LruCache.make`: `E` is what a write fails with when the promised

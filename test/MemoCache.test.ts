@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import { PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
-import { PersistenceTypeId } from "../src/internal/persistence.js"
+import { PersistenceTypeId } from "../src/internal/persistence/contract.js"
 import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 

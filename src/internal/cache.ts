@@ -27,7 +27,7 @@ import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
-import type { Backend } from "./persistence.js"
+import type { Backend } from "./persistence/contract.js"
 
 /** @internal */
 export const TypeId: typeof LruCache.TypeId = Symbol.for(

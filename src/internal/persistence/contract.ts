@@ -12,7 +12,7 @@ import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type * as Scope from "effect/Scope"
-import type { InvalidOption, PersistenceError } from "../CacheError.js"
+import type { InvalidOption, PersistenceError } from "../../CacheError.js"
 
 /** Brands a persistence backend. */
 export const PersistenceTypeId: unique symbol = Symbol.for("effect-lru-cache/CachePersistence")

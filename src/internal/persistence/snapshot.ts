@@ -6,11 +6,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
 import * as Runtime from "effect/Runtime"
-import { InvalidOption, PersistenceError } from "../CacheError.js"
-import type { Codec, CodecOptions } from "../CachePersistence.js"
+import { InvalidOption, PersistenceError } from "../../CacheError.js"
+import type { Codec, CodecOptions } from "../../CachePersistence.js"
 import * as codec from "./codec.js"
-import * as journal from "./journal.js"
-import type { OpenContext, PersistedEntry } from "./persistence.js"
+import type { OpenContext, PersistedEntry } from "./contract.js"
+import * as journal from "./records.js"
 
 /** @internal */
 export interface Codecs<K, V> {

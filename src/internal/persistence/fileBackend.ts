@@ -26,12 +26,9 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { InvalidOption, PersistenceError } from "../CacheError.js"
-import type { Durability, FileOptions } from "../CachePersistence.js"
-import * as journal from "./journal.js"
-import * as lock from "./lock.js"
-import { positiveDuration } from "./options.js"
-import * as common from "./persistCommon.js"
+import { InvalidOption, PersistenceError } from "../../CacheError.js"
+import type { Durability, FileOptions } from "../../CachePersistence.js"
+import { positiveDuration } from "../options.js"
 import {
   type Backend,
   currentFlushObserver,
@@ -39,7 +36,10 @@ import {
   type PersistedEntry,
   type Persistence,
   PersistenceTypeId
-} from "./persistence.js"
+} from "./contract.js"
+import * as lock from "./lock.js"
+import * as journal from "./records.js"
+import * as common from "./snapshot.js"
 
 const METHOD = "CachePersistence.file"
 const DEFAULT_THRESHOLD = 1 << 20

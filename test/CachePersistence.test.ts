@@ -23,7 +23,7 @@ import {
 import * as fc from "fast-check"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
-import { currentFlushObserver, type FlushRound } from "../src/internal/persistence/contract.js"
+import { currentFlushObserver, type FlushRound } from "../src/internal/persistence/flushObserver.js"
 import * as journal from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 import { type Backend, type Place, persistenceConformance, provide } from "./conformance/persistence.js"

@@ -27,19 +27,20 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { InvalidOption, PersistenceError } from "../../CacheError.js"
-import type { Durability, FileOptions } from "../../CachePersistence.js"
+import type {
+  Backend,
+  Durability,
+  FileOptions,
+  OpenContext,
+  PersistedEntry,
+  Persistence
+} from "../../CachePersistence.js"
 import { positiveDuration } from "../options.js"
-import {
-  type Backend,
-  currentFlushObserver,
-  type OpenContext,
-  type PersistedEntry,
-  type Persistence,
-  PersistenceTypeId
-} from "./contract.js"
+import { currentFlushObserver } from "./flushObserver.js"
 import * as lock from "./lock.js"
 import * as journal from "./records.js"
 import * as common from "./snapshot.js"
+import { PersistenceTypeId } from "./typeId.js"
 
 const METHOD = "CachePersistence.file"
 const DEFAULT_THRESHOLD = 1 << 20
@@ -141,7 +142,6 @@ class FileStore<K, V> {
    */
   sealed = false
   flusher: Fiber.RuntimeFiber<void> | undefined
-  readEntries: () => ReadonlyArray<PersistedEntry<K, V>> = () => []
   clock: Clock.Clock = Clock.make()
   /** When the last flush of the journal ended (or the store opened). */
   flushedAt = 0
@@ -488,7 +488,7 @@ class FileStore<K, V> {
     return Effect.gen(this, function* () {
       // One synchronous step, with no chance for another fiber to run in between: the entries are
       // exactly the state that the records taken here led to.
-      const entries = this.readEntries()
+      const entries = this.context.entries()
       const covered = this.batch
       const coveredRecords = this.pending.take()
       const growth = this.growth
@@ -537,7 +537,6 @@ class FileStore<K, V> {
 
   get start(): Effect.Effect<void> {
     return Effect.gen(this, function* () {
-      this.readEntries = common.runEntries(yield* Effect.runtime<never>(), this.context)
       this.clock = yield* Effect.clock
       this.flushedAt = this.clock.unsafeCurrentTimeMillis()
       const wait =

@@ -9,11 +9,11 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { InvalidOption, PersistenceError } from "../../CacheError.js"
-import type { KeyValueStoreOptions } from "../../CachePersistence.js"
+import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
 import { positiveDuration } from "../options.js"
-import { type Backend, type OpenContext, type Persistence, PersistenceTypeId } from "./contract.js"
 import * as journal from "./records.js"
 import * as common from "./snapshot.js"
+import { PersistenceTypeId } from "./typeId.js"
 
 const METHOD = "CachePersistence.keyValueStore"
 
@@ -73,13 +73,12 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     const loaded = yield* common.decodeEntries(codecs, state.live(now, context.capacity), key)
 
-    const readEntries = common.runEntries(yield* Effect.runtime<never>(), context)
     let dirty = false
     let error: PersistenceError | undefined
     let closed = false
     const write = Effect.gen(function* () {
       dirty = false
-      const entries = readEntries()
+      const entries = context.entries()
       const chunks: Array<Uint8Array> = []
       let unencodable = 0
       const raw = common.encodeEntries(codecs, entries, () => unencodable++)

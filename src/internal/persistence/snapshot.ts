@@ -5,11 +5,9 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
-import * as Runtime from "effect/Runtime"
 import { InvalidOption, PersistenceError } from "../../CacheError.js"
-import type { Codec, CodecOptions } from "../../CachePersistence.js"
+import type { Codec, CodecOptions, PersistedEntry } from "../../CachePersistence.js"
 import * as codec from "./codec.js"
-import type { OpenContext, PersistedEntry } from "./contract.js"
 import * as journal from "./records.js"
 
 /** @internal */
@@ -276,18 +274,6 @@ export const encodeEntries = <K, V>(
     }
   }
 })
-
-/**
- * Reads the cache's entries synchronously. Yielding `context.entries` inside a fiber would let the
- * scheduler run other fibers between that read and the code after it, whose writes would then be
- * neither in the snapshot nor left in the journal.
- *
- * @internal
- */
-export const runEntries =
-  <K, V>(runtime: Runtime.Runtime<never>, context: OpenContext<K, V>) =>
-  (): ReadonlyArray<PersistedEntry<K, V>> =>
-    Runtime.runSync(runtime)(context.entries)
 
 /**
  * Sixteen random hex digits from the platform's cryptographic generator: temporary names that

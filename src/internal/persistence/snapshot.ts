@@ -1,100 +1,12 @@
 /**
- * What the file and `KeyValueStore` backends share: codecs resolved from options, the replay of
- * records into a state, the decoding of that state into entries, and snapshot encoding.
+ * Snapshots, as both backends read and write them: the state records replay into, its decoding
+ * into entries, and the encoding of a cache's entries into a snapshot.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Equal from "effect/Equal"
-import { InvalidOption, PersistenceError } from "../../CacheError.js"
-import type { Codec, CodecOptions, PersistedEntry } from "../../CachePersistence.js"
-import * as codec from "./codec.js"
-import * as journal from "./records.js"
-
-/** @internal */
-export interface Codecs<K, V> {
-  readonly key: Codec<K>
-  readonly value: Codec<V>
-}
-
-/** @internal */
-export const resolveCodecs = <K, V>(
-  method: string,
-  options: CodecOptions<K, V>
-): Effect.Effect<Codecs<K, V>, InvalidOption> => {
-  for (const name of ["codec", "keyCodec", "valueCodec"] as const) {
-    const value = options[name]
-    if (value !== undefined && !codec.isCodec(value)) {
-      return Effect.fail(
-        new InvalidOption({
-          method,
-          option: name,
-          reason: "must be a codec from CachePersistence.codec",
-          value
-        })
-      )
-    }
-  }
-  const shared: Codec<K | V> = options.codec ?? codec.structuredClone
-  return Effect.succeed({
-    key: keyCodecOf(options.keyCodec ?? (shared as Codec<K>)),
-    value: options.valueCodec ?? (shared as Codec<V>)
-  })
-}
-
-/**
- * Keys must come back as keys the cache finds again:
- * - the cache finds `0` under `-0` (keys compare as in a `Map`), so on disk they are one key too,
- *   or a delete of one would not match a set of the other when the journal is replayed;
- * - a key compared by `Equal` (a `Data` struct...) would come back from the structured-clone or
- *   JSON codec as a plain object, compared by identity: never found again. Such keys fail to encode
- *   (the set fails with "Unencodable" and the cache is unchanged) with those two codecs.
- */
-const keyCodecOf = <K>(keyCodec: Codec<K>): Codec<K> => {
-  const dropsPrototypes = keyCodec === codec.structuredClone || keyCodec === codec.json
-  return {
-    ...keyCodec,
-    encode: (key) =>
-      dropsPrototypes && Equal.isEqual(key)
-        ? Either.left({
-            description: `a key compared by Equal (a Data struct...) would not come back as itself from the ${keyCodec.name} codec: give keyCodec a CachePersistence.codec.schema`
-          })
-        : keyCodec.encode((key === 0 ? 0 : key) as K)
-  }
-}
-
-/**
- * Encodes a set record, or fails with reason "Unencodable".
- *
- * @internal
- */
-export const encodeSetRecord = <K, V>(
-  codecs: Codecs<K, V>,
-  method: string,
-  key: K,
-  value: V,
-  expiresAt: number
-): Either.Either<Uint8Array, PersistenceError> => {
-  const keyBytes = codecs.key.encode(key)
-  if (Either.isLeft(keyBytes)) return Either.left(unencodable(codecs.key.name, method, "key", keyBytes.left))
-  const valueBytes = codecs.value.encode(value)
-  if (Either.isLeft(valueBytes)) {
-    return Either.left(unencodable(codecs.value.name, method, "value", valueBytes.left))
-  }
-  return Either.right(journal.encodeSet(keyBytes.right, valueBytes.right, expiresAt))
-}
-
-const unencodable = (
-  codecName: string,
-  method: string,
-  what: string,
-  failure: { readonly description: string; readonly cause?: unknown }
-) =>
-  new PersistenceError({
-    reason: "Unencodable",
-    method,
-    description: `the ${codecName} codec cannot encode this ${what}: ${failure.description}; the cache was left unchanged`,
-    cause: failure.cause
-  })
+import type { PersistedEntry } from "../../CachePersistence.js"
+import type { Codecs } from "./entryCodecs.js"
+import * as records from "./records.js"
 
 /** @internal */
 export interface RawEntry {
@@ -114,7 +26,7 @@ export class RawState {
   private list: Array<RawEntry> = []
   private map: Map<string, RawEntry> | undefined
   /** A visitor for a snapshot: its sets are distinct keys, listed in order. */
-  readonly snapshot: journal.Visitor = {
+  readonly snapshot: records.Visitor = {
     set: (key, value, expiresAt) => {
       if (this.map === undefined) this.list.push({ key, value, expiresAt })
       else this.journal.set(key, value, expiresAt)
@@ -122,8 +34,8 @@ export class RawState {
     delete: (key) => this.journal.delete(key),
     clear: () => this.journal.clear()
   }
-  /** A visitor for a journal. */
-  readonly journal: journal.Visitor = {
+  /** A visitor for a records. */
+  readonly journal: records.Visitor = {
     set: (key, value, expiresAt) => {
       const map = this.keyed()
       const id = keyId(key)
@@ -220,24 +132,24 @@ export const encodeSnapshot = <E, R>(
   emit: (chunk: Uint8Array) => Effect.Effect<void, E, R>
 ): Effect.Effect<number, E, R> =>
   Effect.gen(function* () {
-    const header = journal.encodeHeader(journal.SNAPSHOT_MAGIC, generation)
+    const header = records.encodeHeader(records.SNAPSHOT_MAGIC, generation)
     let chunk = new Uint8Array(CHUNK)
     chunk.set(header)
     let offset = header.length
     let total = 0
     let count = 0
     for (const entry of entries) {
-      const length = journal.setRecordLength(entry.key, entry.value)
+      const length = records.setRecordLength(entry.key, entry.value)
       if (offset + length > chunk.length) {
         yield* emit(chunk.subarray(0, offset))
         total += offset
         chunk = new Uint8Array(Math.max(CHUNK, length))
         offset = 0
       }
-      offset = journal.writeSet(chunk, offset, entry.key, entry.value, entry.expiresAt)
+      offset = records.writeSet(chunk, offset, entry.key, entry.value, entry.expiresAt)
       count++
     }
-    const end = journal.encodeEnd(count)
+    const end = records.encodeEnd(count)
     if (offset + end.length > chunk.length) {
       yield* emit(chunk.subarray(0, offset))
       total += offset
@@ -274,60 +186,3 @@ export const encodeEntries = <K, V>(
     }
   }
 })
-
-/**
- * Sixteen random hex digits from the platform's cryptographic generator: temporary names that
- * another user of the machine cannot predict (the Effect `Random` service is a seeded PRNG).
- *
- * @internal
- */
-export const randomSuffix = (): string => {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(8))
-  let out = ""
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0")
-  return out
-}
-
-/**
- * What goes between a file's name and the random suffix of a temporary file written for it.
- *
- * @internal
- */
-export const TEMPORARY_INFIX = ".tmp-"
-
-/**
- * Whether `name`, in the cache file's directory, is a temporary file of the cache file named
- * `base`: the names written now (`<base>.tmp-<random>`, `<base>.journal.tmp-<random>`,
- * `<base>.lock.tmp-<random>`) and the fixed ones of earlier versions (`<base>.tmp`,
- * `<base>.journal.tmp`, `<base>.lock.<pid>.tmp`).
- *
- * @internal
- */
-export const isTemporaryOf = (base: string, name: string): boolean => {
-  if (!name.startsWith(base)) return false
-  const rest = name.slice(base.length)
-  return /^(\.journal|\.lock)?\.tmp(-[0-9a-f]{16})?$/.test(rest) || /^\.lock\.\d+\.tmp$/.test(rest)
-}
-
-/**
- * What a load found wrong in a file, for the warning that reports it. `whole` is how a sound file of
- * this kind ends (`"end"` for a snapshot, `"eof"` for a journal).
- *
- * @internal
- */
-export const describeDamage = (what: string, result: journal.ScanResult, whole: journal.Stop): string => {
-  const lost = result.stop !== whole
-  const parts: Array<string> = []
-  if (result.repaired === 1) {
-    parts.push("repaired 1 record whose length was damaged (its checksum confirms it)")
-  } else if (result.repaired > 1) {
-    parts.push(`repaired ${result.repaired} records whose length was damaged (their checksums confirm them)`)
-  }
-  if (lost) {
-    parts.push(`kept the ${result.records} records before it`)
-    if (result.lostAfter > 0) {
-      parts.push(`lost the damaged record and the ${result.lostAfter} valid records after it`)
-    }
-  }
-  return `${what} is damaged${lost ? ` at byte ${result.validLength}` : ""}: ${parts.join("; ")}`
-}

@@ -98,7 +98,7 @@ export type PersistenceTypeId = typeof PersistenceTypeId
  * })
  * ```
  *
- * See `examples/customBackend.ts` for a backend with codecs, run by the same conformance suite as
+ * See `examples/mapBackend.ts` for a backend with codecs, run by the same conformance suite as
  * the file and `KeyValueStore` backends.
  *
  * @since 0.1.0

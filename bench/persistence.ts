@@ -10,7 +10,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Effect, Either, Exit, Scope } from "effect"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
-import * as journal from "../src/internal/journal.js"
+import * as journal from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 import { compare, median, report } from "./harness.js"
 

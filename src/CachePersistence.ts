@@ -12,22 +12,172 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import type * as Path from "@effect/platform/Path"
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
-import type { PersistenceError } from "./CacheError.js"
-import * as codecInternal from "./internal/codec.js"
-import * as fileBackend from "./internal/fileBackend.js"
-import * as kvBackend from "./internal/kvBackend.js"
-import type * as internal from "./internal/persistence.js"
+import type * as Scope from "effect/Scope"
+import type { InvalidOption, PersistenceError } from "./CacheError.js"
+import * as codecInternal from "./internal/persistence/codec.js"
+import * as fileBackend from "./internal/persistence/fileBackend.js"
+import * as kvBackend from "./internal/persistence/kvBackend.js"
+import * as typeId from "./internal/persistence/typeId.js"
 
 /**
- * A persistence backend for `LruCache.make`: `E` is what a write fails with when the promised
- * durability cannot be kept, `R` what the backend needs (`FileSystem | Path` for files).
+ * Brands a persistence backend: a {@link Persistence} of your own sets
+ * `[PersistenceTypeId]: PersistenceTypeId`.
+ *
+ * @since 0.1.0
+ * @category symbols
+ */
+export const PersistenceTypeId: unique symbol = typeId.PersistenceTypeId
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type PersistenceTypeId = typeof PersistenceTypeId
+
+/**
+ * A persistence backend for `LruCache.make`, its `persistence` option: `E` is what a write fails
+ * with when the promised durability cannot be kept, `R` what the backend needs (`FileSystem | Path`
+ * for files).
+ *
+ * `open` runs when the cache's scope opens. It loads what the store holds, takes whatever it must
+ * hold exclusively (a lock), starts its background writing, and registers in that scope (with
+ * `Effect.acquireRelease` or `Effect.addFinalizer`) the final write and the release of what it
+ * took: the cache's scope closing, whatever way it closes, is the backend's last chance to write.
+ * It fails with an `InvalidOption` for options it cannot use, with a `PersistenceError` when the
+ * store cannot be read or taken.
+ *
+ * The cache owns the state; a backend only records changes and writes snapshots. Every change is
+ * recorded in the same synchronous step that changes the cache, so the order of the records is the
+ * order of the states, whatever the number of fibers writing. The file and `KeyValueStore`
+ * backends of this module are written against this interface and nothing else.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Either } from "effect"
+ * import { CachePersistence } from "effect-lru-cache"
+ *
+ * // A backend that keeps entries in a Map outlived by the caches that open it (no codec, so
+ * // nothing can fail to encode: a real store encodes in prepareSet, and fails there).
+ * const mapBackend = <K, V>(
+ *   store: Map<K, CachePersistence.PersistedEntry<K, V>>
+ * ): CachePersistence.Persistence<K, V, never, never> => ({
+ *   [CachePersistence.PersistenceTypeId]: CachePersistence.PersistenceTypeId,
+ *   open: (context) =>
+ *     Effect.as(
+ *       // On close, the cache's own order: recency changed by hits is not recorded as it goes.
+ *       Effect.addFinalizer(() =>
+ *         Effect.sync(() => {
+ *           store.clear()
+ *           for (const entry of context.entries()) store.set(entry.key, entry)
+ *         })
+ *       ),
+ *       {
+ *         loaded: Array.from(store.values()),
+ *         prepareSet: (key, value, expiresAt) => Either.right({ key, value, expiresAt }),
+ *         // Each record is made by the call itself; the effect returned only waits for durability
+ *         // (none to wait for in memory).
+ *         recordSet: (prepared) => {
+ *           const entry = prepared as CachePersistence.PersistedEntry<K, V>
+ *           store.delete(entry.key) // a set makes the key the most recent
+ *           store.set(entry.key, entry)
+ *           return Effect.void
+ *         },
+ *         recordDelete: (key) => {
+ *           store.delete(key)
+ *           return Effect.void
+ *         },
+ *         recordClear: () => {
+ *           store.clear()
+ *           return Effect.void
+ *         }
+ *       }
+ *     )
+ * })
+ * ```
+ *
+ * See `examples/mapBackend.ts` for a backend with codecs, run by the same conformance suite as
+ * the file and `KeyValueStore` backends.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Persistence<K, V, E, R> extends internal.Persistence<K, V, E, R> {}
+export interface Persistence<K, V, E, R> {
+  readonly [PersistenceTypeId]: PersistenceTypeId
+  readonly open: (
+    context: OpenContext<K, V>
+  ) => Effect.Effect<Backend<K, V, E>, PersistenceError | InvalidOption, Scope.Scope | R>
+}
+
+/**
+ * One entry as persisted: `expiresAt` is absolute, in epoch milliseconds of the cache's `Clock`,
+ * and `Infinity` for an entry that never expires.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PersistedEntry<K, V> {
+  readonly key: K
+  readonly value: V
+  readonly expiresAt: number
+}
+
+/**
+ * What the cache hands its backend when it opens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OpenContext<K, V> {
+  /** The cache's capacity: a backend may drop what a load would evict at once. */
+  readonly capacity: number
+  /**
+   * The live entries of the cache, least recently used first: what a snapshot writes. Synchronous
+   * on purpose: no write of the cache runs between this call and the rest of the synchronous code
+   * around it, so a backend that takes its pending records in the same step gets a snapshot and a
+   * journal that line up exactly. (Yielding in between would let other fibers write changes that
+   * are in neither.)
+   */
+  readonly entries: () => ReadonlyArray<PersistedEntry<K, V>>
+}
+
+/**
+ * An opened backend: what `Persistence.open` returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backend<K, V, E> {
+  /**
+   * What the store held when it was opened, least recently used first. It may include entries
+   * that have expired since, a key more than once, and more than the capacity: the cache drops the
+   * expired ones, keeps the last of each key, and the most recent `capacity` of the rest.
+   */
+  readonly loaded: ReadonlyArray<PersistedEntry<K, V>>
+  /**
+   * Encodes a set before the cache changes: a key or value that cannot be encoded fails here (a
+   * `PersistenceError` of reason `"Unencodable"`, for the backends of this module), and the cache
+   * is left unchanged. Must not throw. What it returns is handed to `recordSet`.
+   */
+  readonly prepareSet: (key: K, value: V, expiresAt: number) => Either.Either<unknown, E>
+  /**
+   * Records a prepared set. Called synchronously, in the same step as the change of the cache: the
+   * call itself must record the change (append it to a buffer...), so that records keep the order of
+   * the changes. The effect it returns only waits: it completes once the change is as durable as the
+   * backend promises, and fails if it cannot be. The cache runs it after that step, and does not run
+   * it when the effect of a later record of the same step waits for as much.
+   */
+  readonly recordSet: (prepared: unknown) => Effect.Effect<void, E>
+  /**
+   * Records the removal of a key (deleted, evicted, or replaced by a set with no time to live
+   * left), as `recordSet` does. Expiry is not recorded: the persisted `expiresAt` says it all.
+   */
+  readonly recordDelete: (key: K) => Effect.Effect<void, E>
+  /** Records a clear, as `recordSet` does. */
+  readonly recordClear: () => Effect.Effect<void, E>
+}
 
 /**
  * @since 0.1.0

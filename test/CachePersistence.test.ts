@@ -21,10 +21,11 @@ import {
   TestClock
 } from "effect"
 import * as fc from "fast-check"
+import { type MapStore, mapBackend } from "../examples/mapBackend.js"
 import type { PersistenceError } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
-import * as journal from "../src/internal/journal.js"
-import { currentFlushObserver, type FlushRound } from "../src/internal/persistence.js"
+import { currentFlushObserver, type FlushRound } from "../src/internal/persistence/flushObserver.js"
+import * as journal from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 import { type Backend, type Place, persistenceConformance, provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
@@ -66,6 +67,15 @@ const keyValueBackend = (
   )
 })
 
+// A backend written against the public contract alone: passing the suite shows the contract is enough.
+const ownBackend: Backend = {
+  name: "a backend of one's own (examples/mapBackend.ts)",
+  place: Effect.sync((): Place => {
+    const store: MapStore = new Map()
+    return (codecs) => mapBackend(store, codecs)
+  })
+}
+
 persistenceConformance([
   fileBackend("always"),
   fileBackend("interval"),
@@ -78,7 +88,8 @@ persistenceConformance([
         Layer.provide(KeyValueStore.layerFileSystem(directory), Layer.succeedContext(context))
       ).pipe(Effect.orDie)
     )
-  )
+  ),
+  ownBackend
 ])
 
 describe("codecs", () => {

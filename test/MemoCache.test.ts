@@ -4,7 +4,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
 import { PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
-import { PersistenceTypeId } from "../src/internal/persistence.js"
 import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 
@@ -525,7 +524,7 @@ describe("persistence", () => {
   it.effect("fails with the persistence error, as a set would, and keeps the result in memory", () =>
     Effect.gen(function* () {
       const failing: CachePersistence.Persistence<string, MemoCache.Entry, PersistenceError, never> = {
-        [PersistenceTypeId]: PersistenceTypeId,
+        [CachePersistence.PersistenceTypeId]: CachePersistence.PersistenceTypeId,
         open: () =>
           Effect.succeed({
             loaded: [],

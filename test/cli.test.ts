@@ -9,8 +9,8 @@ import { compact } from "../src/cli/compact.js"
 import { exportEntries } from "../src/cli/export.js"
 import { inspect } from "../src/cli/inspect.js"
 import { verify } from "../src/cli/verify.js"
-import * as codec from "../src/internal/codec.js"
-import * as journal from "../src/internal/journal.js"
+import * as codec from "../src/internal/persistence/codec.js"
+import * as journal from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 
 /** Runs a command as a function, collecting what it prints. */

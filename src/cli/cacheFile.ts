@@ -8,10 +8,10 @@ import * as Path from "@effect/platform/Path"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as codec from "../internal/codec.js"
-import * as journal from "../internal/journal.js"
-import * as lock from "../internal/lock.js"
-import { type RawEntry, RawState } from "../internal/persistCommon.js"
+import * as codec from "../internal/persistence/codec.js"
+import * as lock from "../internal/persistence/lock.js"
+import * as journal from "../internal/persistence/records.js"
+import { type RawEntry, RawState } from "../internal/persistence/snapshot.js"
 
 /** A failure of the inspector, with the message it prints. */
 export class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}
@@ -74,7 +74,7 @@ export interface CacheFile {
 const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Part => {
   const records: Array<RecordInfo> = []
   // Offsets come from the subarrays `scan` hands out and the library's own encoders' lengths, so
-  // that the record layout stays described in journal.ts only.
+  // that the record layout stays described in internal/persistence/records.ts only.
   const start = (end: number, length: number) => end - length
   const endOf = (view: Uint8Array) => view.byteOffset - bytes.byteOffset + view.length
   let previousEnd = journal.encodeHeader(magic, 0).length

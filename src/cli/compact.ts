@@ -7,10 +7,9 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type { Codec } from "../CachePersistence.js"
-import * as codec from "../internal/codec.js"
-import * as fileBackend from "../internal/fileBackend.js"
-import type { PersistedEntry } from "../internal/persistence.js"
+import type { Codec, PersistedEntry } from "../CachePersistence.js"
+import * as codec from "../internal/persistence/codec.js"
+import * as fileBackend from "../internal/persistence/fileBackend.js"
 import { type CacheFile, CliError, read } from "./cacheFile.js"
 import { count } from "./render.js"
 
@@ -61,7 +60,7 @@ export const compact = (options: CompactOptions) =>
           .make<Uint8Array, Uint8Array>({ path: before.snapshotPath, durability: "close", codec: bytes })
           .open({
             capacity: Number.MAX_SAFE_INTEGER,
-            entries: Effect.sync(() => entries)
+            entries: () => entries
           })
         entries = backend.loaded
       })

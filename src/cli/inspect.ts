@@ -5,7 +5,7 @@
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as lock from "../internal/lock.js"
+import * as lock from "../internal/persistence/lock.js"
 import { type CodecName, decode, type Part, read, refuseIfLocked } from "./cacheFile.js"
 import { brief, count, expiry, table } from "./render.js"
 

@@ -23,11 +23,11 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
+import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
-import type { Backend } from "./persistence.js"
 
 /** @internal */
 export const TypeId: typeof LruCache.TypeId = Symbol.for(
@@ -559,9 +559,9 @@ export const make = <K, V, E = never, R = never>(
     if (options.persistence !== undefined) {
       backend = yield* options.persistence.open({
         capacity,
-        entries: Effect.map(Ref.get(state), (current) =>
-          lru.toPersisted(current, clock.unsafeCurrentTimeMillis())
-        )
+        // `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
+        // at once, so the caller's step around this call stays atomic.
+        entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
       })
       yield* Ref.set(
         state,

@@ -8,12 +8,13 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { InvalidOption, PersistenceError } from "../CacheError.js"
-import type { KeyValueStoreOptions } from "../CachePersistence.js"
-import * as journal from "./journal.js"
-import { positiveDuration } from "./options.js"
-import * as common from "./persistCommon.js"
-import { type Backend, type OpenContext, type Persistence, PersistenceTypeId } from "./persistence.js"
+import { InvalidOption, PersistenceError } from "../../CacheError.js"
+import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
+import { positiveDuration } from "../options.js"
+import * as entryCodecs from "./entryCodecs.js"
+import * as records from "./records.js"
+import * as snapshots from "./snapshot.js"
+import { PersistenceTypeId } from "./typeId.js"
 
 const METHOD = "CachePersistence.keyValueStore"
 
@@ -37,7 +38,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       options.interval === undefined
         ? Duration.seconds(1)
         : yield* positiveDuration(METHOD, "interval", options.interval, { finite: true })
-    const codecs = yield* common.resolveCodecs(METHOD, options)
+    const codecs = yield* entryCodecs.resolveCodecs(METHOD, options)
     const store = yield* KeyValueStore.KeyValueStore
     const key = options.key
     const failure = (reason: "ReadFailed" | "WriteFailed", description: string) => (cause: unknown) =>
@@ -55,7 +56,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
         ).pipe(Effect.annotateLogs({ key }))
       })
 
-    const state = new common.RawState()
+    const state = new snapshots.RawState()
     const stored = yield* Effect.either(store.getUint8Array(key))
     if (Either.isLeft(stored)) {
       // A string store holds bytes as base64: a value that is not base64 is damage, not an outage.
@@ -65,25 +66,24 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       if (Option.isSome(text))
         yield* moveAside(text.value, "the stored snapshot is damaged: it is not base64")
     } else if (Option.isSome(stored.right)) {
-      const result = journal.scan(stored.right.value, journal.SNAPSHOT_MAGIC, state.snapshot)
+      const result = records.scan(stored.right.value, records.SNAPSHOT_MAGIC, state.snapshot)
       if (result.stop !== "end" || result.repaired > 0) {
-        yield* moveAside(stored.right.value, common.describeDamage("the stored snapshot", result, "end"))
+        yield* moveAside(stored.right.value, records.describeDamage("the stored snapshot", result, "end"))
       }
     }
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const loaded = yield* common.decodeEntries(codecs, state.live(now, context.capacity), key)
+    const loaded = yield* snapshots.decodeEntries(codecs, state.live(now, context.capacity), key)
 
-    const readEntries = common.runEntries(yield* Effect.runtime<never>(), context)
     let dirty = false
     let error: PersistenceError | undefined
     let closed = false
     const write = Effect.gen(function* () {
       dirty = false
-      const entries = readEntries()
+      const entries = context.entries()
       const chunks: Array<Uint8Array> = []
       let unencodable = 0
-      const raw = common.encodeEntries(codecs, entries, () => unencodable++)
-      const size = yield* common.encodeSnapshot(0, raw, (chunk) =>
+      const raw = snapshots.encodeEntries(codecs, entries, () => unencodable++)
+      const size = yield* snapshots.encodeSnapshot(0, raw, (chunk) =>
         Effect.sync(() => chunks.push(chunk.slice()))
       )
       if (unencodable > 0) {
@@ -139,7 +139,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     }
     const backend: Backend<K, V, PersistenceError> = {
       loaded,
-      prepareSet: (k, value, expiresAt) => common.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
+      prepareSet: (k, value, expiresAt) => entryCodecs.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
       recordSet: record,
       recordDelete: record,
       recordClear: record

@@ -26,63 +26,34 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { InvalidOption, PersistenceError } from "../CacheError.js"
-import type { Durability, FileOptions } from "../CachePersistence.js"
-import * as journal from "./journal.js"
+import { PersistenceError } from "../../CacheError.js"
+import type {
+  Backend,
+  FileOptions,
+  OpenContext,
+  PersistedEntry,
+  Persistence
+} from "../../CachePersistence.js"
+import * as entryCodecs from "./entryCodecs.js"
+import { METHOD, type Settings, validate } from "./fileSettings.js"
+import { currentFlushObserver } from "./flushObserver.js"
 import * as lock from "./lock.js"
-import { positiveDuration } from "./options.js"
-import * as common from "./persistCommon.js"
-import {
-  type Backend,
-  currentFlushObserver,
-  type OpenContext,
-  type PersistedEntry,
-  type Persistence,
-  PersistenceTypeId
-} from "./persistence.js"
+import * as records from "./records.js"
+import * as snapshots from "./snapshot.js"
+import * as tempFiles from "./tempFiles.js"
+import { PersistenceTypeId } from "./typeId.js"
+import { Pending } from "./writeBuffer.js"
 
-const METHOD = "CachePersistence.file"
-const DEFAULT_THRESHOLD = 1 << 20
 // "interval" makes writers wait for a flush when this much is waiting or the last flush is two
 // intervals old: a program that never yields to the event loop would otherwise starve the flush
 // (whose file operations need the event loop) and pile its writes up in memory, unbounded.
 const BACKLOG = 4 << 20
-const JOURNAL_HEADER_LENGTH = journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length
+const JOURNAL_HEADER_LENGTH = records.encodeHeader(records.JOURNAL_MAGIC, 0).length
 // After a failed write, the writer tries again on time, whatever the volume of writes since: a disk
 // that has room again is found within a second at first, within a minute at most.
 const RETRY = Schedule.exponential(Duration.seconds(1)).pipe(
   Schedule.union(Schedule.spaced(Duration.minutes(1)))
 )
-
-interface Settings {
-  readonly path: string
-  readonly durability: Durability
-  readonly interval: Duration.Duration
-  readonly threshold: number
-}
-
-const invalid = (option: string, reason: string, value: unknown) =>
-  Effect.fail(new InvalidOption({ method: METHOD, option, reason, value }))
-
-const validate = <K, V>(options: FileOptions<K, V>): Effect.Effect<Settings, InvalidOption> => {
-  if (typeof options.path !== "string" || options.path.length === 0) {
-    return invalid("path", "must be a non-empty string", options.path)
-  }
-  const durability = options.durability ?? "interval"
-  if (durability !== "always" && durability !== "interval" && durability !== "close") {
-    return invalid("durability", 'must be "always", "interval" or "close"', durability)
-  }
-  const interval =
-    options.interval === undefined
-      ? Either.right(Duration.seconds(1))
-      : positiveDuration(METHOD, "interval", options.interval, { finite: true })
-  if (Either.isLeft(interval)) return Effect.fail(interval.left)
-  const threshold = options.compactionThreshold ?? DEFAULT_THRESHOLD
-  if (!Number.isSafeInteger(threshold) || threshold <= 0) {
-    return invalid("compactionThreshold", "must be a positive integer number of bytes", threshold)
-  }
-  return Effect.succeed({ path: options.path, durability, interval: interval.right, threshold })
-}
 
 const writeFailed = (description: string, path: string) => (cause: unknown) =>
   new PersistenceError({ reason: "WriteFailed", method: METHOD, description, path, cause })
@@ -98,7 +69,7 @@ export const make = <K, V>(
 const open = <K, V>(options: FileOptions<K, V>, context: OpenContext<K, V>) =>
   Effect.gen(function* () {
     const settings = yield* validate(options)
-    const codecs = yield* common.resolveCodecs(METHOD, options)
+    const codecs = yield* entryCodecs.resolveCodecs(METHOD, options)
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const snapshotPath = path.resolve(settings.path)
@@ -141,7 +112,6 @@ class FileStore<K, V> {
    */
   sealed = false
   flusher: Fiber.RuntimeFiber<void> | undefined
-  readEntries: () => ReadonlyArray<PersistedEntry<K, V>> = () => []
   clock: Clock.Clock = Clock.make()
   /** When the last flush of the journal ended (or the store opened). */
   flushedAt = 0
@@ -151,7 +121,7 @@ class FileStore<K, V> {
     readonly snapshotPath: string,
     readonly directory: string,
     readonly settings: Settings,
-    readonly codecs: common.Codecs<K, V>,
+    readonly codecs: entryCodecs.Codecs<K, V>,
     readonly context: OpenContext<K, V>
   ) {
     this.journalPath = `${snapshotPath}.journal`
@@ -161,14 +131,14 @@ class FileStore<K, V> {
     return {
       loaded,
       prepareSet: (key, value, expiresAt) =>
-        common.encodeSetRecord(this.codecs, METHOD, key, value, expiresAt),
+        entryCodecs.encodeSetRecord(this.codecs, METHOD, key, value, expiresAt),
       recordSet: (prepared) => this.append(prepared as Uint8Array),
       recordDelete: (key) => {
         const encoded = this.codecs.key.encode(key)
         // A key that does not encode was never stored: there is nothing to remove on disk.
-        return Either.isLeft(encoded) ? Effect.void : this.append(journal.encodeDelete(encoded.right))
+        return Either.isLeft(encoded) ? Effect.void : this.append(records.encodeDelete(encoded.right))
       },
-      recordClear: () => this.append(journal.encodeClear())
+      recordClear: () => this.append(records.encodeClear())
     }
   }
 
@@ -247,18 +217,18 @@ class FileStore<K, V> {
   get load(): Effect.Effect<Array<PersistedEntry<K, V>>, PersistenceError> {
     const self = this
     return Effect.gen(function* () {
-      const state = new common.RawState()
+      const state = new snapshots.RawState()
       let rewrite = false
       let snapshotGeneration: number | undefined
       const snapshot = yield* self.readOptional(self.snapshotPath)
       if (Option.isSome(snapshot)) {
-        const result = journal.scan(snapshot.value, journal.SNAPSHOT_MAGIC, state.snapshot)
+        const result = records.scan(snapshot.value, records.SNAPSHOT_MAGIC, state.snapshot)
         snapshotGeneration = result.generation
         if (result.stop === "end" && result.repaired === 0) {
           self.lastSnapshotBytes = snapshot.value.length
         } else {
           rewrite = true
-          yield* self.moveAside(self.snapshotPath, common.describeDamage("the snapshot", result, "end"))
+          yield* self.moveAside(self.snapshotPath, records.describeDamage("the snapshot", result, "end"))
         }
       }
       const base = snapshotGeneration ?? 0
@@ -266,9 +236,9 @@ class FileStore<K, V> {
       const journalBytes = yield* self.readOptional(self.journalPath)
       let appendAt: number | undefined
       if (Option.isSome(journalBytes)) {
-        const result = journal.scan(
+        const result = records.scan(
           journalBytes.value,
-          journal.JOURNAL_MAGIC,
+          records.JOURNAL_MAGIC,
           state.journal,
           (generation) => generation >= base
         )
@@ -277,14 +247,14 @@ class FileStore<K, V> {
           // A journal is created under a temporary name and renamed whole, so a bad header is damage.
           if (result.stop === "corrupt") {
             rewrite = true
-            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
+            yield* self.moveAside(self.journalPath, records.describeDamage("the journal", result, "eof"))
           }
         } else if (result.generation >= base) {
           if (result.generation !== base) rewrite = true
           // Damage in the middle, and damage repaired, are kept as evidence; a torn tail is not damage.
           if (result.stop === "corrupt" || result.stop === "end" || result.repaired > 0) {
             rewrite = true
-            yield* self.moveAside(self.journalPath, common.describeDamage("the journal", result, "eof"))
+            yield* self.moveAside(self.journalPath, records.describeDamage("the journal", result, "eof"))
           } else {
             if (result.stop === "torn") {
               yield* Effect.logInfo(
@@ -317,7 +287,7 @@ class FileStore<K, V> {
         }
       }
       self.compactAfter = Math.max(self.settings.threshold, 2 * self.lastSnapshotBytes)
-      return yield* common.decodeEntries(self.codecs, live, self.snapshotPath)
+      return yield* snapshots.decodeEntries(self.codecs, live, self.snapshotPath)
     })
   }
 
@@ -356,7 +326,7 @@ class FileStore<K, V> {
     return Effect.gen(this, function* () {
       const names = yield* Effect.orElseSucceed(this.fs.readDirectory(this.directory), () => [])
       for (const name of names) {
-        if (common.isTemporaryOf(base, name)) {
+        if (tempFiles.isTemporaryOf(base, name)) {
           yield* Effect.ignore(this.fs.remove(`${this.directory}/${name}`))
         }
       }
@@ -379,7 +349,7 @@ class FileStore<K, V> {
     ): Effect.Effect<{ readonly temporary: string; readonly result: A }, PlatformError.PlatformError> =>
       Effect.scoped(
         Effect.gen(function* () {
-          const temporary = `${target}${common.TEMPORARY_INFIX}${common.randomSuffix()}`
+          const temporary = `${target}${tempFiles.TEMPORARY_INFIX}${tempFiles.randomSuffix()}`
           const opened = yield* Effect.either(fs.open(temporary, { flag: "wx", mode: 0o600 }))
           if (Either.isLeft(opened)) {
             // Someone else's file (or link) at that name: leave it, and try another name.
@@ -397,7 +367,7 @@ class FileStore<K, V> {
 
   /** Starts a fresh journal of the current generation: written aside, then renamed into place. */
   createJournal(): Effect.Effect<void, PersistenceError> {
-    const header = journal.encodeHeader(journal.JOURNAL_MAGIC, this.generation)
+    const header = records.encodeHeader(records.JOURNAL_MAGIC, this.generation)
     return this.writeAside(this.journalPath, (file) =>
       Effect.zipRight(file.writeAll(header), file.sync)
     ).pipe(
@@ -440,14 +410,14 @@ class FileStore<K, V> {
    */
   writeSnapshot(
     generation: number,
-    entries: Iterable<common.RawEntry>
+    entries: Iterable<snapshots.RawEntry>
   ): Effect.Effect<
     { readonly size: number; readonly synced: Either.Either<void, PersistenceError> },
     PersistenceError
   > {
     return this.writeAside(this.snapshotPath, (file) =>
       Effect.tap(
-        common.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
+        snapshots.encodeSnapshot(generation, entries, (chunk) => file.writeAll(chunk)),
         () => file.sync
       )
     ).pipe(
@@ -488,14 +458,14 @@ class FileStore<K, V> {
     return Effect.gen(this, function* () {
       // One synchronous step, with no chance for another fiber to run in between: the entries are
       // exactly the state that the records taken here led to.
-      const entries = this.readEntries()
+      const entries = this.context.entries()
       const covered = this.batch
       const coveredRecords = this.pending.take()
       const growth = this.growth
       this.batch = newBatch()
       this.growth = 0
       let unencodable = 0
-      const raw = common.encodeEntries(this.codecs, entries, () => unencodable++)
+      const raw = snapshots.encodeEntries(this.codecs, entries, () => unencodable++)
       const written = yield* Effect.either(this.writeSnapshot(this.generation + 1, raw))
       if (unencodable > 0) {
         yield* Effect.logWarning(`${unencodable} entries no longer encode and were left out of the snapshot`)
@@ -537,7 +507,6 @@ class FileStore<K, V> {
 
   get start(): Effect.Effect<void> {
     return Effect.gen(this, function* () {
-      this.readEntries = common.runEntries(yield* Effect.runtime<never>(), this.context)
       this.clock = yield* Effect.clock
       this.flushedAt = this.clock.unsafeCurrentTimeMillis()
       const wait =
@@ -599,38 +568,6 @@ class FileStore<K, V> {
       )
       yield* this.closeJournal()
     }).pipe(Effect.uninterruptible)
-  }
-}
-
-/**
- * Records waiting to be written, copied into one growing buffer: holding thousands of small
- * arrays until the next flush would make them survive into the old generation of the heap, where
- * collecting them costs in proportion to everything else there (a large cache).
- */
-class Pending {
-  private bytes = new Uint8Array(1 << 12)
-  length = 0
-  append(record: Uint8Array): void {
-    if (this.length + record.length > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + record.length))
-      grown.set(this.bytes.subarray(0, this.length))
-      this.bytes = grown
-    }
-    this.bytes.set(record, this.length)
-    this.length += record.length
-  }
-  /** Everything appended so far; the buffer starts empty again. */
-  take(): Uint8Array {
-    const taken = this.bytes.subarray(0, this.length)
-    this.bytes = new Uint8Array(Math.max(1 << 12, Math.min(this.bytes.length, 1 << 20)))
-    this.length = 0
-    return taken
-  }
-  /** Puts back, before what was appended since, records taken but not written. */
-  prepend(records: Uint8Array): void {
-    const rest = this.take()
-    this.append(records)
-    this.append(rest)
   }
 }
 

@@ -10,6 +10,8 @@
  * - clear `[3]`;
  * - end `[4][u32 entry count]`: last record of a complete snapshot.
  *
+ * Also the scan that reads records back, and the descriptions of the damage it finds.
+ *
  * @internal
  */
 import type * as NodeZlib from "node:zlib"
@@ -471,4 +473,27 @@ export const describeStop = (bytes: Uint8Array, magic: string, result: ScanResul
     default:
       return `unknown record kind ${bytes[body]}`
   }
+}
+
+/**
+ * What a load found wrong in a file, for the warning that reports it. `whole` is how a sound file of
+ * this kind ends (`"end"` for a snapshot, `"eof"` for a journal).
+ *
+ * @internal
+ */
+export const describeDamage = (what: string, result: ScanResult, whole: Stop): string => {
+  const lost = result.stop !== whole
+  const parts: Array<string> = []
+  if (result.repaired === 1) {
+    parts.push("repaired 1 record whose length was damaged (its checksum confirms it)")
+  } else if (result.repaired > 1) {
+    parts.push(`repaired ${result.repaired} records whose length was damaged (their checksums confirm them)`)
+  }
+  if (lost) {
+    parts.push(`kept the ${result.records} records before it`)
+    if (result.lostAfter > 0) {
+      parts.push(`lost the damaged record and the ${result.lostAfter} valid records after it`)
+    }
+  }
+  return `${what} is damaged${lost ? ` at byte ${result.validLength}` : ""}: ${parts.join("; ")}`
 }

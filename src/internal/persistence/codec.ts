@@ -2,8 +2,8 @@ import type * as NodeV8 from "node:v8"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as CachePersistence from "../CachePersistence.js"
-import type { Codec, CodecFailure } from "../CachePersistence.js"
+import type * as CachePersistence from "../../CachePersistence.js"
+import type { Codec, CodecFailure } from "../../CachePersistence.js"
 
 /** @internal */
 export const CodecTypeId: CachePersistence.CodecTypeId = Symbol.for(

@@ -1,8 +1,8 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { PersistenceError } from "../CacheError.js"
-import { randomSuffix, TEMPORARY_INFIX } from "./persistCommon.js"
+import { PersistenceError } from "../../CacheError.js"
+import { randomSuffix, TEMPORARY_INFIX } from "./tempFiles.js"
 
 // Locks held by this process, by absolute path: a lock file naming our own pid but absent from
 // this set was left by an earlier process that had the same pid (a container restarted as pid 1).

@@ -8,7 +8,6 @@
  * invalidations may have been missed meanwhile.
  */
 import { randomUUID } from "node:crypto"
-import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -18,23 +17,20 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { pipeArguments } from "effect/Pipeable"
-import * as PubSub from "effect/PubSub"
-import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { Redis, type RedisOptions } from "ioredis"
-import { InvalidOption, KeyEncodingError, RedisError } from "../CacheError.js"
+import { InvalidOption, KeyEncodingError, type RecursiveComputation, RedisError } from "../CacheError.js"
 import type { Codec } from "../CachePersistence.js"
 import type { Lru, Removal, RemovalCause } from "../Lru.js"
-import * as LruCache from "../LruCache.js"
+import type * as LruCache from "../LruCache.js"
 import type * as RedisCache from "../RedisCache.js"
 import * as codec from "./codec.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
 import { decodeKey, encodeKey, keyPrefix, LOCK_NAMESPACE, matchPrefix, PREFIX_END } from "./redisKey.js"
+import { makeParts, type Parts, Shell } from "./shell.js"
 
 const DEFAULT_PREFIX = "effect-lru-cache:"
 const DEFAULT_LOCK_TIME_TO_LIVE = Duration.seconds(10)
@@ -155,9 +151,7 @@ const millisOf = (timeToLive: Duration.DurationInput): number =>
 /** Redis takes whole milliseconds; a positive time to live never rounds down to "store nothing". */
 const pxOf = (millis: number): number => Math.max(1, Math.ceil(millis))
 
-class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
-  readonly [LruCache.TypeId]: LruCache.TypeId = LruCache.TypeId
-  readonly capacity: number
+class RedisCacheImpl<K, V> extends Shell<string, Entry<K, V>, K, V> implements RedisCache.RedisCache<K, V> {
   readonly prefix: string
   readonly instanceId = randomUUID()
   readonly timeToLive: Duration.Duration
@@ -181,31 +175,22 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   private heartbeatArrived:
     | { readonly sequence: number; readonly arrived: Deferred.Deferred<void> }
     | undefined
-  private readonly running = new Map<string, Deferred.Deferred<V, unknown>>()
   /** Computations waiting for another instance's value, by encoded key. */
   private readonly waiting = new Map<string, Set<() => void>>()
-  private localHits = 0
+  /** Hits found in Redis; the others were found in L1. */
   private remoteHits = 0
-  private misses = 0
-  private loadSuccesses = 0
-  private loadFailures = 0
   private decodeFailures = 0
   private unavailableCount = 0
   private invalidations = 0
-  private evictions = 0
-  private expirations = 0
-  private droppedEvents = 0
 
   constructor(
     private readonly config: Config<V>,
     private readonly client: Client,
     private readonly subscriber: Client,
-    private readonly state: Ref.Ref<Lru<string, Entry<K, V>>>,
-    private readonly removals: PubSub.PubSub<Removal<K, V>>,
-    private readonly scope: Scope.Scope,
+    parts: Parts<string, Entry<K, V>, K, V>,
     private readonly runtime: Runtime.Runtime<never>
   ) {
-    this.capacity = config.capacity
+    super(config.capacity, parts)
     this.timeToLive = Duration.millis(config.timeToLive)
     this.prefix = config.prefix
     this.channel = `${config.prefix}invalidations`
@@ -214,28 +199,26 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     this.keyPrefix = keyPrefix(config.prefix)
   }
 
-  pipe() {
-    // biome-ignore lint/complexity/noArguments: the pipe protocol passes its functions as arguments
-    return pipeArguments(this, arguments)
-  }
-
   // --- L1 ----------------------------------------------------------------------------------------
 
-  private modify<A>(
-    f: (state: Lru<string, Entry<K, V>>, now: number) => readonly [A, Lru<string, Entry<K, V>>],
-    relabel?: RemovalCause
-  ): Effect.Effect<A> {
-    return Effect.clockWith((clock: Clock.Clock) =>
-      Ref.modify(this.state, (state) => {
-        const result = f(state, clock.unsafeCurrentTimeMillis())
-        if (result[1] !== state) this.publish(result[1], relabel)
-        return result
-      })
-    )
+  protected event(removal: Removal<string, Entry<K, V>>, cause: RemovalCause): Removal<K, V> {
+    return { key: removal.value.key, value: removal.value.value, cause }
   }
 
-  private read<A>(f: (state: Lru<string, Entry<K, V>>, now: number) => A): Effect.Effect<A> {
-    return this.modify((state, now) => [f(state, now), state])
+  /**
+   * Changes L1 atomically and publishes what that removed; `deleted` names the cause of a deletion
+   * when another instance deleted the key. `timeToLive` is the expiry the change brings.
+   */
+  private change<A>(
+    f: (state: Lru<string, Entry<K, V>>, now: number) => readonly [A, Lru<string, Entry<K, V>>],
+    timeToLive = Number.POSITIVE_INFINITY,
+    deleted?: RemovalCause
+  ): Effect.Effect<A> {
+    return this.modify((state, now) => {
+      const result = f(state, now)
+      this.publish(state, result[1], deleted)
+      return result
+    }, timeToLive)
   }
 
   /** Reads L1 for a key, or answers `untrusted` while L1 may be stale (see `trusted`). */
@@ -246,23 +229,6 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return Effect.suspend(() => (this.trusted ? this.read(f) : Effect.succeed(untrusted)))
   }
 
-  /** Publishes what made `next`; `relabel` names the cause when another instance deleted a key. */
-  private publish(next: Lru<string, Entry<K, V>>, relabel: RemovalCause | undefined): void {
-    const removed = lru.lastRemoved(next)
-    for (let i = 0; i < removed.length; i++) {
-      const removal = removed[i]!
-      const cause = relabel !== undefined && removal.cause === "deleted" ? relabel : removal.cause
-      if (cause === "evicted") this.evictions++
-      else if (cause === "expired") this.expirations++
-      const event: Removal<K, V> = { key: removal.value.key, value: removal.value.value, cause }
-      if (!this.removals.unsafeOffer(event) && this.removals.isActive()) {
-        // A subscriber is EVENTS_CAPACITY events behind: the sliding publish drops its oldest.
-        this.droppedEvents++
-        Effect.runSync(PubSub.publish(this.removals, event))
-      }
-    }
-  }
-
   /** After Redis took a write: L1 keeps the value only while it can trust invalidations. */
   private setConfirmed(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
     return Effect.suspend(() =>
@@ -271,36 +237,42 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 
   private setLocal(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
-    return this.modify((state, now) => [
-      undefined,
-      lru.setAt(state, encoded, { key, value }, now, now + expiresIn)
-    ])
+    return this.change(
+      (state, now) => [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)],
+      expiresIn
+    )
   }
 
   /** An L1 hit (which makes the key most recent), unless L1 cannot be trusted. */
   private getLocal(encoded: string): Effect.Effect<Option.Option<Entry<K, V>>> {
     return Effect.suspend(() =>
-      this.trusted ? this.modify((state, now) => lru.get(state, encoded, now)) : Effect.succeedNone
+      this.trusted ? this.change((state, now) => lru.get(state, encoded, now)) : Effect.succeedNone
     )
   }
 
-  private removeLocal(encoded: string, relabel?: RemovalCause): Effect.Effect<boolean> {
-    return this.modify((state, now) => {
-      const [removed, next] = lru.remove(state, encoded, now)
-      return [removed.length > 0 && removed[0]!.cause === "deleted", next]
-    }, relabel)
+  private removeLocal(encoded: string, deleted?: RemovalCause): Effect.Effect<boolean> {
+    return this.change(
+      (state, now) => {
+        const [removed, next] = lru.remove(state, encoded, now)
+        return [removed.length > 0 && removed[0]!.cause === "deleted", next]
+      },
+      Number.POSITIVE_INFINITY,
+      deleted
+    )
   }
 
   private get clearLocal(): Effect.Effect<void> {
-    return this.modify((state, now) => [undefined, lru.clear(state, now)[1]])
+    return this.change((state, now) => [undefined, lru.clear(state, now)[1]])
   }
 
   /** Puts a value read from Redis in L1, unless a write or an invalidation happened since `epoch`. */
   private fill(encoded: string, key: K, value: V, expiresIn: number, epoch: number): Effect.Effect<void> {
-    return this.modify((state, now) =>
-      epoch === this.epoch && this.trusted
-        ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
-        : [undefined, state]
+    return this.change(
+      (state, now) =>
+        epoch === this.epoch && this.trusted
+          ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
+          : [undefined, state],
+      expiresIn
     )
   }
 
@@ -484,7 +456,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
       Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<Option.Option<V>> => {
         if (Option.isSome(local)) {
-          this.localHits++
+          this.hits++
           return Effect.succeed(Option.some(local.value.value))
         }
         const epoch = this.epoch
@@ -494,6 +466,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
               this.misses++
               return Effect.succeedNone
             }
+            this.hits++
             this.remoteHits++
             return Effect.as(
               this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
@@ -585,28 +558,27 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
     key: K,
     compute: Effect.Effect<V, E2, R>,
     options?: LruCache.ComputeOptions<V>
-  ): Effect.Effect<V, RedisError | E2, R> {
+  ): Effect.Effect<V, RedisError | E2 | RecursiveComputation, R> {
     return Effect.flatMap(this.encodeKey("getOrCompute", key), (encoded) =>
-      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<V, RedisError | E2, R> => {
-        if (Option.isSome(local)) {
-          this.localHits++
-          return Effect.succeed(local.value.value)
-        }
-        const running = this.running.get(encoded)
-        if (running !== undefined) {
-          this.misses++
-          return Deferred.await(running as Deferred.Deferred<V, RedisError | E2>)
-        }
-        const deferred = Deferred.unsafeMake<V, RedisError | E2>(FiberId.none)
-        this.running.set(encoded, deferred as Deferred.Deferred<V, unknown>)
-        const load = Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.exit(restore(this.load(encoded, key, compute, options))), (exit) => {
-            this.running.delete(encoded)
+      this.singleFlight(
+        "RedisCache.getOrCompute",
+        key,
+        encoded,
+        (state, now): readonly [Option.Option<V>, Lru<string, Entry<K, V>>] => {
+          // While L1 cannot be trusted it is not read (see `trusted`).
+          if (!this.trusted) return [Option.none(), state]
+          const [found, next] = lru.get(state, encoded, now)
+          return [Option.map(found, (entry) => entry.value), next]
+        },
+        // The miss is counted once Redis has missed too.
+        false,
+        this.load(encoded, key, compute, options),
+        (exit, deferred: Deferred.Deferred<V, RedisError | E2>) =>
+          Effect.suspend(() => {
+            this.unregister(encoded, deferred)
             return Deferred.done(deferred, exit)
           })
-        )
-        return Effect.zipRight(Effect.forkIn(load, this.scope), Deferred.await(deferred))
-      })
+      )
     )
   }
 
@@ -624,6 +596,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
       : this.claim(encoded, key)
     return Effect.flatMap(claim, (claimed): Effect.Effect<V, RedisError | E2, R> => {
       if (claimed._tag === "Found") {
+        this.hits++
         this.remoteHits++
         return Effect.succeed(claimed.value)
       }
@@ -900,31 +873,14 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   }
 
   get stats(): Effect.Effect<RedisCache.RedisCacheStats> {
-    return this.read((state, now) => {
-      return {
-        hits: this.localHits + this.remoteHits,
-        misses: this.misses,
-        evictions: this.evictions,
-        expirations: this.expirations,
-        size: lru.size(state, now),
-        loadSuccesses: this.loadSuccesses,
-        loadFailures: this.loadFailures,
-        localHits: this.localHits,
-        remoteHits: this.remoteHits,
-        decodeFailures: this.decodeFailures,
-        unavailable: this.unavailableCount,
-        invalidations: this.invalidations,
-        droppedEvents: this.droppedEvents
-      }
-    })
-  }
-
-  get events(): Stream.Stream<Removal<K, V>> {
-    return Stream.fromPubSub(this.removals)
-  }
-
-  get subscribe() {
-    return PubSub.subscribe(this.removals)
+    return this.read((state, now) => ({
+      ...this.counters(lru.size(state, now)),
+      localHits: this.hits - this.remoteHits,
+      remoteHits: this.remoteHits,
+      decodeFailures: this.decodeFailures,
+      unavailable: this.unavailableCount,
+      invalidations: this.invalidations
+    }))
   }
 
   // --- connection events -------------------------------------------------------------------------
@@ -1302,16 +1258,14 @@ export const make = <K, V>(
 ): Effect.Effect<RedisCache.RedisCache<K, V>, InvalidOption | RedisError, Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* decodeOptions(options)
-    const scope = yield* Effect.scope
     const runtime = yield* Effect.runtime<never>()
-    const removals = yield* Effect.acquireRelease(
-      PubSub.sliding<Removal<K, V>>(Math.max(EVENTS_CAPACITY, config.capacity)),
-      PubSub.shutdown
+    const parts = yield* makeParts<string, Entry<K, V>, K, V>(
+      config.capacity,
+      Math.max(EVENTS_CAPACITY, config.capacity)
     )
-    const state = yield* Ref.make(lru.empty<string, Entry<K, V>>(config.capacity))
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")
-    const cache = new RedisCacheImpl<K, V>(config, client, subscriber, state, removals, scope, runtime)
+    const cache = new RedisCacheImpl<K, V>(config, client, subscriber, parts, runtime)
     const channel = `${config.prefix}invalidations`
     subscriber.on("message", (from: string, payload: string) => {
       if (from === channel) cache.onMessage(payload)

@@ -1,6 +1,6 @@
 /**
  * The service shell that both caches (the in-memory one, internal/cache.ts, and the Redis tier's
- * L1, internal/redis/cache.ts) are built on: an `Lru` in a `Ref` changed by one atomic step, the
+ * L1, internal/redis/tier.ts) are built on: an `Lru` in a `Ref` changed by one atomic step, the
  * counters, the removal events, and the single flight of `getOrCompute`.
  *
  * Every change of the state is one `Ref.modify`, whose function also does, in the same synchronous

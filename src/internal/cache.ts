@@ -11,7 +11,6 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type { InvalidOption, PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Lru, Removal } from "../Lru.js"
@@ -67,12 +66,14 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
 
   get(key: K): Effect.Effect<Option.Option<V>> {
     // The hot path: one closure, one atomic step.
-    return Ref.modify(this.state, (state) => {
+    return Effect.sync(() => {
+      const state = this.state.current
       const result = lru.get(state, key, this.now(state))
+      this.state.current = result[1]
       this.publish(state, result[1])
       if (Option.isSome(result[0])) this.hits++
       else this.misses++
-      return result
+      return result[0]
     })
   }
 
@@ -106,13 +107,14 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
   set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, E> {
     const timeToLive = this.millisOf(options?.timeToLive)
     if (this.backend === undefined) {
-      return Ref.modify(this.state, (state) => {
+      return Effect.sync(() => {
+        const state = this.state.current
         const now = this.now(state, timeToLive)
         this.supersede(key)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
+        this.state.current = next
         this.publish(state, next)
         this.rearm(now + timeToLive)
-        return [undefined, next]
       })
     }
     return Effect.flatten(
@@ -339,11 +341,9 @@ export const make = <K, V, E = never, R = never>(
       const { clock, state } = parts
       backend = yield* options.persistence.open({
         capacity,
-        entries: Effect.map(Ref.get(state), (current) =>
-          lru.toPersisted(current, clock.unsafeCurrentTimeMillis())
-        )
+        entries: Effect.sync(() => lru.toPersisted(state.current, clock.unsafeCurrentTimeMillis()))
       })
-      yield* Ref.set(state, lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis()))
+      state.current = lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis())
     }
     const cache = new CacheImpl<K, V, E>(capacity, parts, Duration.toMillis(timeToLive), backend)
     if (Duration.isFinite(sweepInterval)) {

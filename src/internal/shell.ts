@@ -1,11 +1,13 @@
 /**
  * The service shell that both caches (the in-memory one, internal/cache.ts, and the Redis tier's
- * L1, internal/redis/tier.ts) are built on: an `Lru` in a `Ref` changed by one atomic step, the
- * counters, the removal events, and the single flight of `getOrCompute`.
+ * L1, internal/redis/tier.ts) are built on: an `Lru` changed by one atomic step, the counters, the
+ * removal events, and the single flight of `getOrCompute`.
  *
- * Every change of the state is one `Ref.modify`, whose function also does, in the same synchronous
- * step, what must be ordered with it: counting, publishing removals, registering a computation.
- * Nothing in it yields, so no other fiber sees or makes a state in between.
+ * Every change of the state is one synchronous step (`modify`, or `unsafeModify` where no fiber
+ * runs: in the Redis client's event handlers), which also does what must be ordered with it:
+ * counting, publishing removals, registering a computation. Nothing in it yields, so no other
+ * fiber sees or makes a state in between. The state is a `MutableRef` rather than a `Ref` because
+ * those event handlers must change it at once, and a `Ref` is only changed by running an effect.
  */
 import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -13,11 +15,11 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as MutableRef from "effect/MutableRef"
 import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { RecursiveComputation } from "../CacheError.js"
@@ -62,7 +64,7 @@ type Lookup<V, E> =
 
 /** What a shell is made of, made in the scope of the cache. */
 export interface Parts<SK, SV, K, V> {
-  readonly state: Ref.Ref<Lru<SK, SV>>
+  readonly state: MutableRef.MutableRef<Lru<SK, SV>>
   /**
    * The `Clock` of the fiber that made the cache (a `TestClock` in tests), read once per
    * operation: looking it up in every caller's fiber would cost more than the operation itself.
@@ -86,8 +88,7 @@ export const makeParts = <SK, SV, K, V>(
       PubSub.sliding<Removal<K, V>>(eventsCapacity),
       PubSub.shutdown
     )
-    const state = yield* Ref.make(lru.empty<SK, SV>(capacity))
-    return { state, clock, removals, scope }
+    return { state: MutableRef.make(lru.empty<SK, SV>(capacity)), clock, removals, scope }
   })
 
 /**
@@ -110,7 +111,7 @@ export abstract class Shell<SK, SV, K, V> {
   protected loadSuccesses = 0
   protected loadFailures = 0
   protected droppedEvents = 0
-  protected readonly state: Ref.Ref<Lru<SK, SV>>
+  protected readonly state: MutableRef.MutableRef<Lru<SK, SV>>
   protected readonly clock: Clock.Clock
   protected readonly removals: PubSub.PubSub<Removal<K, V>>
   protected readonly scope: Scope.Scope
@@ -149,7 +150,18 @@ export abstract class Shell<SK, SV, K, V> {
     f: (state: Lru<SK, SV>, now: number) => readonly [A, Lru<SK, SV>],
     timeToLive = Number.POSITIVE_INFINITY
   ): Effect.Effect<A> {
-    return Ref.modify(this.state, (state) => f(state, this.now(state, timeToLive)))
+    return Effect.sync(() => this.unsafeModify(f, timeToLive))
+  }
+
+  /** `modify`, run at once: for callers that are no fiber. */
+  protected unsafeModify<A>(
+    f: (state: Lru<SK, SV>, now: number) => readonly [A, Lru<SK, SV>],
+    timeToLive = Number.POSITIVE_INFINITY
+  ): A {
+    const state = this.state.current
+    const result = f(state, this.now(state, timeToLive))
+    this.state.current = result[1]
+    return result[0]
   }
 
   protected read<A>(f: (state: Lru<SK, SV>, now: number) => A): Effect.Effect<A> {

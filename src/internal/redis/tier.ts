@@ -92,7 +92,16 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     timeToLive = Number.POSITIVE_INFINITY,
     deleted?: RemovalCause
   ): Effect.Effect<A> {
-    return this.modify((state, now) => {
+    return Effect.sync(() => this.unsafeChange(f, timeToLive, deleted))
+  }
+
+  /** `change`, run at once: in the Redis client's event handlers. */
+  private unsafeChange<A>(
+    f: (state: Lru<string, Entry<K, V>>, now: number) => readonly [A, Lru<string, Entry<K, V>>],
+    timeToLive = Number.POSITIVE_INFINITY,
+    deleted?: RemovalCause
+  ): A {
+    return this.unsafeModify((state, now) => {
       const result = f(state, now)
       this.publish(state, result[1], deleted)
       return result
@@ -128,19 +137,12 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     )
   }
 
-  protected removeLocal(encoded: string, deleted?: RemovalCause): Effect.Effect<boolean> {
-    return this.change(
-      (state, now) => {
-        const [removed, next] = lru.remove(state, encoded, now)
-        return [removed.length > 0 && removed[0]!.cause === "deleted", next]
-      },
-      Number.POSITIVE_INFINITY,
-      deleted
-    )
+  protected removeLocal(encoded: string): Effect.Effect<boolean> {
+    return this.change(removeStep(encoded))
   }
 
   protected get clearLocal(): Effect.Effect<void> {
-    return this.change((state, now) => [undefined, lru.clear(state, now)[1]])
+    return this.change(clearStep)
   }
 
   /** Puts a value read from Redis in L1, unless a write or an invalidation happened since `epoch`. */
@@ -396,11 +398,12 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     this.invalidations++
     this.epoch++
     if (message._tag === "Clear") {
-      Runtime.runSync(this.runtime)(this.clearLocal)
+      this.unsafeChange(clearStep)
       this.waiters.wake(undefined)
     } else if (message._tag === "Key") {
       const encoded = message.encoded
-      Runtime.runSync(this.runtime)(this.removeLocal(encoded, message.kind === "s" ? "replaced" : "deleted"))
+      const cause = message.kind === "s" ? "replaced" : "deleted"
+      this.unsafeChange(removeStep(encoded), Number.POSITIVE_INFINITY, cause)
       this.waiters.wake(encoded)
     }
   }
@@ -410,20 +413,31 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     this.epoch++
     const wasDegraded = this.degraded
     this.degraded = false
-    Runtime.runFork(this.runtime)(
-      Effect.zipRight(
-        this.clearLocal,
-        wasDegraded ? Effect.logInfo(`RedisCache: Redis is reachable again; L1 dropped`) : Effect.void
-      )
-    )
+    this.unsafeChange(clearStep)
+    // Logging needs a fiber (for the program's logger), and nothing waits for it.
+    if (wasDegraded)
+      Runtime.runFork(this.runtime)(Effect.logInfo("RedisCache: Redis is reachable again; L1 dropped"))
   }
 
   /** A connection is lost: with `whenUnavailable: "fail"`, L1 stops serving at once. */
   onDisconnect(): void {
     this.epoch++
-    if (!this.config.serveFromL1) Runtime.runSync(this.runtime)(this.clearLocal)
+    if (!this.config.serveFromL1) this.unsafeChange(clearStep)
   }
 }
+
+/** Removes a key from L1; whether a live entry was removed. */
+const removeStep =
+  (encoded: string) =>
+  <A>(state: Lru<string, A>, now: number): readonly [boolean, Lru<string, A>] => {
+    const [removed, next] = lru.remove(state, encoded, now)
+    return [removed.length > 0 && removed[0]!.cause === "deleted", next]
+  }
+
+const clearStep = <A>(state: Lru<string, A>, now: number): readonly [undefined, Lru<string, A>] => [
+  undefined,
+  lru.clear(state, now)[1]
+]
 
 /** Why a key of another Redis type is no value: `type` is the name `TYPE` gave. */
 const wrongType = (type: Buffer): string => `it is a Redis ${type.toString()}, not a string`

@@ -47,15 +47,15 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
   /** Bumped by every write and invalidation: a read from Redis fills L1 only if it did not move. */
   protected epoch = 0
   /** Set while Redis is unavailable, so that an outage is logged once, not once per operation. */
-  protected degraded = false
+  private degraded = false
   /**
    * Cleared when a heartbeat sent through Redis did not come back through the subscription in time:
    * invalidations may be lost, so L1 is neither read nor filled until one comes back.
    */
   protected trusted = true
   /** Whether losing the trust was logged as a warning (a silent stall), so that its end is logged too. */
-  protected distrustLogged = false
-  protected readonly heartbeats = new invalidation.Heartbeats()
+  private distrustLogged = false
+  private readonly heartbeats = new invalidation.Heartbeats()
   protected readonly waiters = new lock.Waiters()
   /** Hits found in Redis; the others were found in L1. */
   protected remoteHits = 0
@@ -66,9 +66,9 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
   constructor(
     protected readonly config: Config<V>,
     readonly client: Client,
-    protected readonly subscriber: Client,
+    private readonly subscriber: Client,
     parts: Parts<string, Entry<K, V>, K, V>,
-    protected readonly runtime: Runtime.Runtime<never>
+    private readonly runtime: Runtime.Runtime<never>
   ) {
     super(config.capacity, parts)
     this.timeToLive = Duration.millis(config.timeToLive)
@@ -87,7 +87,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
    * Changes L1 atomically and publishes what that removed; `deleted` names the cause of a deletion
    * when another instance deleted the key. `timeToLive` is the expiry the change brings.
    */
-  protected change<A>(
+  private change<A>(
     f: (state: Lru<string, Entry<K, V>>, now: number) => readonly [A, Lru<string, Entry<K, V>>],
     timeToLive = Number.POSITIVE_INFINITY,
     deleted?: RemovalCause
@@ -217,7 +217,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
    * A command succeeded. Ends an outage that ended without a reconnection (a stall): L1 is dropped,
    * as on reconnection, since it may hold local writes or have missed invalidations.
    */
-  protected get answered(): Effect.Effect<void> {
+  private get answered(): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (!this.degraded) return Effect.void
       this.degraded = false
@@ -226,7 +226,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
   }
 
   /** Drops L1, and keeps reads in flight from putting what they read in it. */
-  protected get dropLocal(): Effect.Effect<void> {
+  private get dropLocal(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.epoch++
       return this.clearLocal
@@ -363,7 +363,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     this.heartbeats.onArrival(payload)
   }
 
-  protected distrust(reason: string): Effect.Effect<void> {
+  private distrust(reason: string): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (!this.trusted) return Effect.void
       this.trusted = false
@@ -378,7 +378,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     })
   }
 
-  protected get trust(): Effect.Effect<void> {
+  private get trust(): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.trusted) return Effect.void
       this.trusted = true

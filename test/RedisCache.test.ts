@@ -602,6 +602,20 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("getOrCompute fails a recursive call with RecursiveComputation instead of waiting for itself", () =>
+    Effect.gen(function* () {
+      const cache = yield* make<string, string>(freshPrefix("recursive"))
+      const inner = Effect.suspend(() => cache.getOrCompute("k", Effect.succeed("inner")))
+      const exit = yield* Effect.exit(cache.getOrCompute("k", inner))
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      expect(Option.map(error, (e) => [e._tag, e.method])).toEqual(
+        Option.some(["RecursiveComputation", "RedisCache.getOrCompute"])
+      )
+      expect(yield* cache.get("k")).toEqual(Option.none())
+      expect((yield* cache.stats).loadFailures).toBe(1)
+    })
+  )
+
   live("memoization works over it unchanged, across instances", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix("memo")

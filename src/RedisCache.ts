@@ -16,7 +16,7 @@ import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
 import type { InvalidOption, RedisError } from "./CacheError.js"
 import type { Codec } from "./CachePersistence.js"
-import * as internal from "./internal/redis.js"
+import * as internal from "./internal/redis/cache.js"
 import type { CacheStats, LruCache } from "./LruCache.js"
 
 /**

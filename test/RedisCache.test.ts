@@ -3,8 +3,8 @@ import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Logger, Opti
 import * as fc from "fast-check"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
-import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis.js"
-import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redisKey.js"
+import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis/client.js"
+import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncoding.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
@@ -627,6 +627,20 @@ describe.skipIf(!available)("RedisCache", () => {
       )
       expect(runs).toBe(1)
       for (const exit of exits) expect(exit).toEqual(Exit.fail("boom"))
+      expect(yield* cache.get("k")).toEqual(Option.none())
+      expect((yield* cache.stats).loadFailures).toBe(1)
+    })
+  )
+
+  live("getOrCompute fails a recursive call with RecursiveComputation instead of waiting for itself", () =>
+    Effect.gen(function* () {
+      const cache = yield* make<string, string>(freshPrefix("recursive"))
+      const inner = Effect.suspend(() => cache.getOrCompute("k", Effect.succeed("inner")))
+      const exit = yield* Effect.exit(cache.getOrCompute("k", inner))
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      expect(Option.map(error, (e) => [e._tag, e.method])).toEqual(
+        Option.some(["RecursiveComputation", "RedisCache.getOrCompute"])
+      )
       expect(yield* cache.get("k")).toEqual(Option.none())
       expect((yield* cache.stats).loadFailures).toBe(1)
     })

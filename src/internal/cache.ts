@@ -1,11 +1,7 @@
 /**
- * The cache service: a thin, atomic shell around the immutable `Lru`.
- *
- * Every operation is one `Ref.modify`, whose function also does, in the same synchronous step, what
- * must be ordered with the state change: publishing removals and journaling writes. Nothing in it
- * yields, so no other fiber sees or makes a state in between.
+ * The cache service: the shell of internal/shell.ts around the immutable `Lru`, with the
+ * persistence backend's journal written in the same atomic step as the state change.
  */
-import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -13,146 +9,40 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { pipeArguments } from "effect/Pipeable"
-import { hasProperty } from "effect/Predicate"
-import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import { InvalidOption, type PersistenceError, RecursiveComputation } from "../CacheError.js"
+import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
+import { makeParts, type Parts, Shell } from "./shell.js"
 
 /** @internal */
-export const TypeId: typeof LruCache.TypeId = Symbol.for(
-  "effect-lru-cache/LruCache"
-) as typeof LruCache.TypeId
-
-/** @internal */
-export const isLruCache = (u: unknown): u is LruCache.LruCache<unknown, unknown, unknown> =>
-  hasProperty(u, TypeId)
+export { isLruCache, TypeId } from "./shell.js"
 
 const DEFAULT_SWEEP_INTERVAL = Duration.minutes(1)
 
-const noRemovals: ReadonlyArray<never> = []
-
-/** A list of the computations a fiber is part of, innermost first. */
-interface Computing {
-  readonly deferred: Deferred.Deferred<any, any>
-  readonly outer: Computing | undefined
-}
-
-/**
- * The computations of `getOrCompute` that the current fiber runs: set in each computation's fiber,
- * and so inherited by the computations it starts and the fibers it forks. A call that would join
- * one of them would wait for itself. Joining a fiber keeps the joiner's own list.
- */
-const computing = FiberRef.unsafeMake<Computing | undefined>(undefined, { join: (parent) => parent })
-
-const isComputing = (list: Computing | undefined, deferred: Deferred.Deferred<any, any>): boolean => {
-  for (let node = list; node !== undefined; node = node.outer) if (node.deferred === deferred) return true
-  return false
-}
-
-/** The outcome of the atomic step of `getOrCompute`. */
-type Lookup<V, E> =
-  | { readonly _tag: "Hit"; readonly value: V }
-  | { readonly _tag: "Join"; readonly deferred: Deferred.Deferred<V, E> }
-  | { readonly _tag: "Start"; readonly deferred: Deferred.Deferred<V, E> }
-
-class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
-  readonly [TypeId]: typeof TypeId = TypeId
-  /** Computations of `getOrCompute` running now, by key (with the index's key identity). */
-  private readonly running = new lru.KeyMap<K, Deferred.Deferred<V, unknown>>()
-  // Counters, changed only inside the atomic step of an operation.
-  private hits = 0
-  private misses = 0
-  private evictions = 0
-  private expirations = 0
-  private loadSuccesses = 0
-  private loadFailures = 0
-  private droppedEvents = 0
-
+class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<K, V, E> {
   constructor(
-    readonly capacity: number,
-    private readonly state: Ref.Ref<Lru<K, V>>,
-    /**
-     * The `Clock` of the fiber that made the cache (a `TestClock` in tests), read once per
-     * operation: looking it up in every caller's fiber would cost more than the operation itself.
-     */
-    private readonly clock: Clock.Clock,
+    capacity: number,
+    parts: Parts<K, V, K, V>,
     /** The default time to live in milliseconds, `Infinity` for none. */
     private readonly defaultMillis: number,
-    private readonly removals: PubSub.PubSub<Removal<K, V>>,
-    /** Where computations of `getOrCompute` run, so that no caller's interruption stops them. */
-    private readonly scope: Scope.Scope,
     private readonly backend: Backend<K, V, E> | undefined
-  ) {}
-
-  pipe() {
-    // biome-ignore lint/complexity/noArguments: the pipe protocol passes its functions as arguments
-    return pipeArguments(this, arguments)
+  ) {
+    super(capacity, parts)
   }
 
   get timeToLive(): Duration.Duration {
     return Duration.millis(this.defaultMillis)
   }
 
-  /**
-   * The time for an operation on `state`, from the cache's `Clock`. When no entry can expire and
-   * the operation brings no expiry (`timeToLive` infinite), no answer depends on the time and the
-   * clock is not read: on some machines reading it costs more than the operation itself.
-   */
-  private now(state: Lru<K, V>, timeToLive = Number.POSITIVE_INFINITY): number {
-    return timeToLive === Number.POSITIVE_INFINITY && !lru.hasExpiringEntries(state)
-      ? 0
-      : this.clock.unsafeCurrentTimeMillis()
-  }
-
-  /** Runs `f` on the state atomically. */
-  private modify<A>(
-    f: (state: Lru<K, V>, now: number) => readonly [A, Lru<K, V>],
-    timeToLive = Number.POSITIVE_INFINITY
-  ): Effect.Effect<A> {
-    return Ref.modify(this.state, (state) => f(state, this.now(state, timeToLive)))
-  }
-
-  private read<A>(f: (state: Lru<K, V>, now: number) => A): Effect.Effect<A> {
-    return this.modify((state, now) => [f(state, now), state])
-  }
-
-  /**
-   * Counts and publishes what the operation that turned `state` into `next` removed. Called inside
-   * the atomic step.
-   */
-  private publish(state: Lru<K, V>, next: Lru<K, V>): ReadonlyArray<Removal<K, V>> {
-    if (next === state) return noRemovals
-    const removed = lru.lastRemoved(next)
-    for (let i = 0; i < removed.length; i++) {
-      const removal = removed[i]!
-      if (removal.cause === "evicted") this.evictions++
-      else if (removal.cause === "expired") this.expirations++
-      this.publishRemoval(removal)
-    }
-    return removed
-  }
-
-  /**
-   * Offers a removal to the subscribers. The `PubSub` is bounded: once the slowest subscriber is
-   * `eventsCapacity` events behind, the offer fails, and the event slides out the oldest one (which
-   * that subscriber then never sees) and is counted as dropped. Sliding is synchronous, so it keeps
-   * its place in the atomic step, and only ever runs for a subscriber that lags that far behind.
-   */
-  private publishRemoval(removal: Removal<K, V>): void {
-    if (this.removals.unsafeOffer(removal) || !this.removals.isActive()) return
-    this.droppedEvents++
-    Effect.runSync(PubSub.publish(this.removals, removal))
+  protected event(removal: Removal<K, V>): Removal<K, V> {
+    return removal
   }
 
   /**
@@ -235,81 +125,15 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     compute: Effect.Effect<V, E2, R>,
     options?: LruCache.ComputeOptions<V, E2>
   ): Effect.Effect<V, E | E2 | RecursiveComputation, R> {
-    // Uninterruptible from the registration of a computation to its fork, so that no registered
-    // computation is left without a fiber; callers wait for it interruptibly.
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        this.modify((state, now): readonly [Lookup<V, E | E2>, Lru<K, V>] => {
-          const [found, next] = lru.get(state, key, now)
-          this.publish(state, next)
-          if (Option.isSome(found)) {
-            this.hits++
-            return [{ _tag: "Hit", value: found.value }, next]
-          }
-          this.misses++
-          const running = this.running.get(key)
-          if (running !== undefined) {
-            return [{ _tag: "Join", deferred: running as Deferred.Deferred<V, E | E2> }, next]
-          }
-          const deferred = Deferred.unsafeMake<V, E | E2>(FiberId.none)
-          this.running.set(key, deferred as Deferred.Deferred<V, unknown>)
-          return [{ _tag: "Start", deferred }, next]
-        }),
-        (lookup) => {
-          switch (lookup._tag) {
-            case "Hit":
-              return Effect.succeed(lookup.value)
-            case "Join": {
-              const deferred = lookup.deferred
-              return Effect.flatMap(
-                FiberRef.get(computing),
-                (list): Effect.Effect<V, E | E2 | RecursiveComputation> =>
-                  isComputing(list, deferred)
-                    ? Effect.fail(new RecursiveComputation({ method: "LruCache.getOrCompute", key }))
-                    : restore(Deferred.await(deferred))
-              )
-            }
-            case "Start": {
-              const deferred = lookup.deferred
-              // Forked from an uninterruptible region, the fiber would inherit it: the computation
-              // must stay interruptible by the cache's scope.
-              const load = Effect.interruptible(
-                Effect.locallyWith(this.load(key, compute, deferred, options), computing, (outer) => ({
-                  deferred,
-                  outer
-                }))
-              )
-              return Effect.flatMap(Effect.forkIn(load, this.scope), (fiber) => {
-                // A fiber interrupted before its first step (the cache's scope closing) never
-                // settles: its end releases the key and the waiters instead.
-                fiber.addObserver((exit) => this.abandon(key, deferred, exit))
-                return restore(Deferred.await(deferred))
-              })
-            }
-          }
-        }
-      )
+    return this.singleFlight(
+      "LruCache.getOrCompute",
+      key,
+      key,
+      (state, now) => lru.get(state, key, now),
+      true,
+      compute,
+      (exit, deferred: Deferred.Deferred<V, E | E2>) => this.settle(key, exit, deferred, options)
     )
-  }
-
-  /**
-   * Runs a computation for `getOrCompute` and settles it whatever way it ends, interruption by
-   * the cache's scope included.
-   */
-  private load<E2, R>(
-    key: K,
-    compute: Effect.Effect<V, E2, R>,
-    deferred: Deferred.Deferred<V, E | E2>,
-    options: LruCache.ComputeOptions<V, E2> | undefined
-  ): Effect.Effect<void, never, R> {
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.exit(restore(compute)), (exit) => this.settle(key, exit, deferred, options))
-    )
-  }
-
-  /** Whether `deferred` is the computation of `key` still running (no write has superseded it). */
-  private isRunning(key: K, deferred: Deferred.Deferred<V, any>): boolean {
-    return this.running.get(key) === deferred
   }
 
   /** Forgets the computations of `key`: a write supersedes what they would store. */
@@ -340,8 +164,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       }
     }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
-      const current = this.isRunning(key, deferred)
-      if (current) this.running.delete(key)
+      const current = this.unregister(key, deferred)
       if (Exit.isFailure(exit)) {
         this.loadFailures++
         return [Effect.void, state]
@@ -355,15 +178,6 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     return Effect.flatMap(Effect.exit(Effect.flatten(stored)), (durable) =>
       Deferred.done(deferred, (Exit.isFailure(durable) ? durable : exit) as Exit.Exit<V, E | E2>)
     )
-  }
-
-  /** Releases a computation whose fiber ended without settling it. */
-  private abandon(key: K, deferred: Deferred.Deferred<V, any>, exit: Exit.Exit<void, never>): void {
-    if (this.isRunning(key, deferred)) {
-      this.running.delete(key)
-      this.loadFailures++
-    }
-    Deferred.unsafeDone(deferred, exit as Exit.Exit<never, never>)
   }
 
   has(key: K): Effect.Effect<boolean> {
@@ -428,24 +242,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
   }
 
   get stats(): Effect.Effect<LruCache.CacheStats> {
-    return this.sweep((state) => ({
-      hits: this.hits,
-      misses: this.misses,
-      evictions: this.evictions,
-      expirations: this.expirations,
-      size: lru.storedCount(state),
-      loadSuccesses: this.loadSuccesses,
-      loadFailures: this.loadFailures,
-      droppedEvents: this.droppedEvents
-    }))
-  }
-
-  get events(): Stream.Stream<Removal<K, V>> {
-    return Stream.fromPubSub(this.removals)
-  }
-
-  get subscribe() {
-    return PubSub.subscribe(this.removals)
+    return this.sweep((state) => this.counters(lru.storedCount(state)))
   }
 
   /**
@@ -548,19 +345,14 @@ export const make = <K, V, E = never, R = never>(
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
     const { capacity, eventsCapacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
-    const scope = yield* Effect.scope
-    const clock = yield* Effect.clock
-    const removals = yield* Effect.acquireRelease(
-      PubSub.sliding<Removal<K, V>>(eventsCapacity),
-      PubSub.shutdown
-    )
-    const state = yield* Ref.make(lru.empty<K, V>(capacity, { policy }))
+    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, policy)
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
+      const { clock, state } = parts
       backend = yield* options.persistence.open({
         capacity,
-        // `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
-        // at once, so the caller's step around this call stays atomic.
+        // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
+        // at once, so the backend's step around this call stays atomic.
         entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
       })
       yield* Ref.set(
@@ -568,17 +360,9 @@ export const make = <K, V, E = never, R = never>(
         lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })
       )
     }
-    const cache = new CacheImpl<K, V, E>(
-      capacity,
-      state,
-      clock,
-      Duration.toMillis(timeToLive),
-      removals,
-      scope,
-      backend
-    )
+    const cache = new CacheImpl<K, V, E>(capacity, parts, Duration.toMillis(timeToLive), backend)
     if (Duration.isFinite(sweepInterval)) {
-      yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), scope)
+      yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), parts.scope)
     }
     return cache
   })

@@ -11,7 +11,7 @@
  */
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
-import * as keyWalk from "./keyWalk.js"
+import * as keyWalk from "../keyWalk.js"
 
 const MARK = "\u0000"
 

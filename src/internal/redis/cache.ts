@@ -1,0 +1,411 @@
+/**
+ * The Redis cache's operations, on the tier of internal/redis/tier.ts, and its constructors.
+ */
+
+import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type { InvalidOption, RecursiveComputation, RedisError } from "../../CacheError.js"
+import type { Lru } from "../../Lru.js"
+import type * as LruCache from "../../LruCache.js"
+import type * as RedisCache from "../../RedisCache.js"
+import * as lru from "../lru.js"
+import { makeParts } from "../shell.js"
+import { connect, firstConnect, pxOf } from "./client.js"
+import * as invalidation from "./invalidation.js"
+import { decodeKey, LOCK_NAMESPACE } from "./keyEncoding.js"
+import * as lock from "./lock.js"
+import { decodeOptions, millisOf } from "./options.js"
+import * as scan from "./scan.js"
+import { type Entry, Tier } from "./tier.js"
+
+/**
+ * The fewest events a subscriber that does not read can hold before the oldest are dropped; the
+ * bound is at least the capacity, so that a `clear` of a full L1 reaches a subscriber that keeps up.
+ */
+const EVENTS_CAPACITY = 1024
+
+class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K, V> {
+  get(key: K): Effect.Effect<Option.Option<V>> {
+    return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
+      Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<Option.Option<V>> => {
+        if (Option.isSome(local)) {
+          this.hits++
+          return Effect.succeed(Option.some(local.value.value))
+        }
+        const epoch = this.epoch
+        return this.readOrLocal(
+          Effect.flatMap(this.lookup("get", encoded), (found) => {
+            if (Option.isNone(found)) {
+              this.misses++
+              return Effect.succeedNone
+            }
+            this.hits++
+            this.remoteHits++
+            return Effect.as(
+              this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
+              Option.some(found.value.value)
+            )
+          }),
+          Effect.sync(() => {
+            this.misses++
+            return Option.none()
+          })
+        )
+      })
+    )
+  }
+
+  set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, RedisError> {
+    const timeToLive =
+      options?.timeToLive === undefined ? this.config.timeToLive : millisOf(options.timeToLive)
+    return Effect.flatMap(this.encodeKey("set", key), (encoded) =>
+      this.store("set", encoded, key, value, timeToLive)
+    )
+  }
+
+  /**
+   * Writes Redis and publishes the invalidation (one round trip), then writes L1; a time to live of
+   * zero or less deletes.
+   */
+  private store(
+    method: string,
+    encoded: string,
+    key: K,
+    value: V,
+    timeToLive: number
+  ): Effect.Effect<void, RedisError> {
+    const redisKey = this.redisKey(encoded)
+    const bytes =
+      timeToLive > 0 ? Effect.map(this.encodeValue(method, value), Option.some) : Effect.succeedNone
+    return Effect.flatMap(bytes, (encodedValue) =>
+      this.written(
+        encoded,
+        Effect.matchEffect(
+          this.writeAndPublish(
+            method,
+            (): Promise<unknown> => {
+              if (Option.isNone(encodedValue)) return this.client.unlink(redisKey)
+              const bytes = encodedValue.value
+              const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+              return timeToLive === Infinity
+                ? this.client.set(redisKey, buffer)
+                : this.client.set(redisKey, buffer, "PX", pxOf(timeToLive))
+            },
+            "s",
+            encoded
+          ),
+          {
+            onFailure: (error) =>
+              this.degrade(error, this.setLocal(encoded, key, value, timeToLive), this.removeLocal(encoded)),
+            onSuccess: () => this.setConfirmed(encoded, key, value, timeToLive)
+          }
+        )
+      )
+    )
+  }
+
+  /** Brackets a write with epoch bumps, and wakes the computations waiting for the key. */
+  private written<A, E>(encoded: string | undefined, write: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.suspend(() => {
+      this.epoch++
+      return Effect.ensuring(
+        write,
+        Effect.sync(() => {
+          this.epoch++
+          this.waiters.wake(encoded)
+        })
+      )
+    })
+  }
+
+  getOrCompute<E2, R>(
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options?: LruCache.ComputeOptions<V, E2>
+  ): Effect.Effect<V, RedisError | E2 | RecursiveComputation, R> {
+    return Effect.flatMap(this.encodeKey("getOrCompute", key), (encoded) =>
+      this.singleFlight(
+        "RedisCache.getOrCompute",
+        key,
+        encoded,
+        (state, now): readonly [Option.Option<V>, Lru<string, Entry<K, V>>] => {
+          // While L1 cannot be trusted it is not read (see `trusted`).
+          if (!this.trusted) return [Option.none(), state]
+          const [found, next] = lru.get(state, encoded, now)
+          return [Option.map(found, (entry) => entry.value), next]
+        },
+        // The miss is counted once Redis has missed too.
+        false,
+        this.load(encoded, key, compute, options),
+        (exit, deferred: Deferred.Deferred<V, RedisError | E2>) =>
+          Effect.suspend(() => {
+            this.unregister(encoded, deferred)
+            return Deferred.done(deferred, exit)
+          })
+      )
+    )
+  }
+
+  /** The cross-process part of `getOrCompute`: Redis' value, or one computation under a lock. */
+  private load<E2, R>(
+    encoded: string,
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options: LruCache.ComputeOptions<V, E2> | undefined
+  ): Effect.Effect<V, RedisError | E2, R> {
+    const claim = this.config.serveFromL1
+      ? Effect.catchAll(this.claim(encoded, key), (error) =>
+          Effect.as(this.unavailable(error), { _tag: "Unlocked" } as lock.Claim<V>)
+        )
+      : this.claim(encoded, key)
+    return Effect.flatMap(claim, (claimed): Effect.Effect<V, RedisError | E2, R> => {
+      if (claimed._tag === "Found") {
+        this.hits++
+        this.remoteHits++
+        return Effect.succeed(claimed.value)
+      }
+      this.misses++
+      const computed = Effect.onExit(compute, (exit) =>
+        Effect.sync(() => (Exit.isSuccess(exit) ? this.loadSuccesses++ : this.loadFailures++))
+      )
+      const stored = Effect.tap(computed, (value) => {
+        const ttl = options?.timeToLive
+        const millis =
+          ttl === undefined
+            ? this.config.timeToLive
+            : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
+        return this.store("getOrCompute", encoded, key, value, millis)
+      })
+      if (claimed._tag === "Unlocked") return stored
+      const lockKey = this.redisKey(LOCK_NAMESPACE + encoded)
+      return lock.holding(this, lockKey, claimed.token, this.config.lockTimeToLive, stored)
+    })
+  }
+
+  /** Finds the value in Redis, or takes the lock, or waits for the holder, within `lockWait`. */
+  private claim(encoded: string, key: K): Effect.Effect<lock.Claim<V>, RedisError> {
+    const redisKey = this.redisKey(encoded)
+    const lockKey = this.redisKey(LOCK_NAMESPACE + encoded)
+    const lockMillis = pxOf(this.config.lockTimeToLive)
+    const attempt = (token: string, readValue: boolean): Effect.Effect<lock.Attempt<V>, RedisError> =>
+      Effect.suspend(() => {
+        const epoch = this.epoch
+        return Effect.flatMap(
+          this.command("getOrCompute", () =>
+            this.client.claimBuffer(redisKey, lockKey, token, lockMillis, readValue ? "1" : "0")
+          ),
+          (reply): Effect.Effect<lock.Attempt<V>> => {
+            if (reply === 1) return Effect.succeed({ _tag: "Locked" })
+            if (reply === 0) return Effect.succeed({ _tag: "Held" })
+            return Effect.flatMap(
+              this.decodeReply("getOrCompute", encoded, reply),
+              (found): Effect.Effect<lock.Attempt<V>> =>
+                Option.isNone(found)
+                  ? Effect.succeed({ _tag: "Undecodable" } as const)
+                  : Effect.as(this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch), {
+                      _tag: "Found",
+                      value: found.value.value
+                    } as const)
+            )
+          }
+        )
+      })
+    return lock.claim(attempt, this.waiters.woken(encoded), this.config.lockWait, redisKey)
+  }
+
+  has(key: K): Effect.Effect<boolean> {
+    return Effect.flatMap(this.encodeKey("has", key), (encoded) =>
+      Effect.flatMap(
+        this.readLocal((state, now) => lru.has(state, encoded, now), false),
+        (local) =>
+          local
+            ? Effect.succeed(true)
+            : this.readOrLocal(Effect.map(this.lookup("has", encoded), Option.isSome), Effect.succeed(false))
+      )
+    )
+  }
+
+  peek(key: K): Effect.Effect<Option.Option<V>> {
+    return Effect.flatMap(this.encodeKey("peek", key), (encoded) =>
+      Effect.flatMap(
+        this.readLocal((state, now) => lru.peek(state, encoded, now), Option.none()),
+        (local) =>
+          Option.isSome(local)
+            ? Effect.succeed(Option.some(local.value.value))
+            : this.readOrLocal(
+                Effect.map(
+                  this.lookup("peek", encoded),
+                  Option.map((found) => found.value)
+                ),
+                Effect.succeedNone
+              )
+      )
+    )
+  }
+
+  remainingTtl(key: K): Effect.Effect<Option.Option<Duration.Duration>> {
+    return Effect.flatMap(this.encodeKey("remainingTtl", key), (encoded) =>
+      Effect.flatMap(
+        this.readLocal((state, now) => lru.remainingTtl(state, encoded, now), Option.none()),
+        (local) =>
+          Option.isSome(local)
+            ? Effect.succeed(local)
+            : this.readOrLocal(
+                Effect.map(
+                  this.lookup("remainingTtl", encoded),
+                  Option.map(({ expiresIn }) =>
+                    expiresIn === Infinity ? Duration.infinity : Duration.millis(expiresIn)
+                  )
+                ),
+                Effect.succeedNone
+              )
+      )
+    )
+  }
+
+  delete(key: K): Effect.Effect<boolean, RedisError> {
+    return Effect.flatMap(this.encodeKey("delete", key), (encoded) =>
+      this.written(
+        encoded,
+        Effect.matchEffect(
+          this.writeAndPublish("delete", () => this.client.unlink(this.redisKey(encoded)), "d", encoded),
+          {
+            onFailure: (error) => this.degrade(error, this.removeLocal(encoded), this.removeLocal(encoded)),
+            onSuccess: (unlinked) => Effect.as(this.removeLocal(encoded), unlinked > 0)
+          }
+        )
+      )
+    )
+  }
+
+  get clear(): Effect.Effect<void, RedisError> {
+    const unlinkAll = Effect.flatMap(this.scanKeys("clear"), (keys) => scan.unlinkAll(this, "clear", keys))
+    const remote = Effect.zipRight(
+      unlinkAll,
+      this.command("clear", () => this.client.publish(this.channels.invalidations, this.message("c")))
+    )
+    return this.written(
+      undefined,
+      Effect.zipRight(
+        Effect.catchAll(remote, (error) => this.degrade(error, Effect.void, this.clearLocal)),
+        this.clearLocal
+      )
+    )
+  }
+
+  private scanKeys(method: string): Effect.Effect<ReadonlyArray<string>, RedisError> {
+    return scan.scanKeys(this, method, this.config.prefix)
+  }
+
+  /** Every live entry of the prefix in Redis whose value decodes. */
+  private scanEntries(method: string): Effect.Effect<ReadonlyArray<readonly [K, V]>, RedisError> {
+    return Effect.flatMap(this.scanKeys(method), (keys) =>
+      Effect.flatMap(scan.readAll(this, method, keys), (values) =>
+        Effect.map(
+          Effect.forEach(values, ([redisKey, bytes]) => {
+            const key = this.cacheKey(redisKey)
+            if (Option.isNone(key)) return Effect.succeedNone
+            const decoded = this.config.codec.decode(bytes)
+            return Either.isLeft(decoded)
+              ? this.undecodable(method, redisKey.slice(this.keyPrefix.length), decoded.left.description)
+              : Effect.succeedSome([key.value, decoded.right] as const)
+          }),
+          (entries) => entries.flatMap(Option.toArray)
+        )
+      )
+    )
+  }
+
+  private get localEntries(): Effect.Effect<ReadonlyArray<readonly [K, V]>> {
+    return this.read((state, now) => lru.values(state, now).map((entry) => [entry.key, entry.value] as const))
+  }
+
+  get size(): Effect.Effect<number> {
+    return this.readOrLocal(
+      Effect.map(this.scanKeys("size"), (keys) => keys.length),
+      this.read((state, now) => lru.size(state, now))
+    )
+  }
+
+  /** The cache key of a Redis key under the prefix; `None` for a key this cache did not write. */
+  private cacheKey(redisKey: string): Option.Option<K> {
+    try {
+      return Option.some(decodeKey(redisKey.slice(this.keyPrefix.length)) as K)
+    } catch {
+      return Option.none()
+    }
+  }
+
+  get keys(): Effect.Effect<ReadonlyArray<K>> {
+    return this.readOrLocal(
+      Effect.map(this.scanKeys("keys"), (keys) => keys.flatMap((key) => Option.toArray(this.cacheKey(key)))),
+      Effect.map(this.localEntries, (entries) => entries.map(([key]) => key))
+    )
+  }
+
+  get values(): Effect.Effect<ReadonlyArray<V>> {
+    return Effect.map(this.entries, (entries) => entries.map(([, value]) => value))
+  }
+
+  get entries(): Effect.Effect<ReadonlyArray<readonly [K, V]>> {
+    return this.readOrLocal(this.scanEntries("entries"), this.localEntries)
+  }
+
+  get stats(): Effect.Effect<RedisCache.RedisCacheStats> {
+    return this.read((state, now) => ({
+      ...this.counters(lru.size(state, now)),
+      localHits: this.hits - this.remoteHits,
+      remoteHits: this.remoteHits,
+      decodeFailures: this.decodeFailures,
+      unavailable: this.unavailableCount,
+      invalidations: this.invalidations
+    }))
+  }
+}
+
+/** @internal */
+export const make = <K, V>(
+  options: RedisCache.Options<V>
+): Effect.Effect<RedisCache.RedisCache<K, V>, InvalidOption | RedisError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const config = yield* decodeOptions(options)
+    const runtime = yield* Effect.runtime<never>()
+    const parts = yield* makeParts<string, Entry<K, V>, K, V>(
+      config.capacity,
+      Math.max(EVENTS_CAPACITY, config.capacity)
+    )
+    const client = yield* connect(config, "commands")
+    const subscriber = yield* connect(config, "invalidations")
+    const cache = new RedisCacheImpl<K, V>(config, client, subscriber, parts, runtime)
+    // Once `make` has returned, every new connection drops L1: invalidations may have been missed
+    // meanwhile.
+    const { started, subscribed } = invalidation.listen(client, subscriber, cache.channels, cache)
+    // Both connections are started, whatever happens to the other: ioredis keeps a started one
+    // reconnecting until the scope closes.
+    const connected = Effect.all(
+      [firstConnect(client, config), Effect.zipRight(firstConnect(subscriber, config), subscribed)],
+      { concurrency: "unbounded", discard: true }
+    )
+    yield* Effect.ensuring(
+      config.serveFromL1 ? Effect.catchAll(connected, (error) => cache.startDegraded(error)) : connected,
+      Effect.sync(started)
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(cache.heartbeat, Schedule.spaced(Duration.millis(config.heartbeatInterval)))
+    )
+    return cache
+  })
+
+/** @internal */
+export const layer = <I, K, V>(
+  tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
+  options: RedisCache.Options<V>
+): Layer.Layer<I, InvalidOption | RedisError> => Layer.scoped(tag, make<K, V>(options))

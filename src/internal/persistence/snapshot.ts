@@ -29,11 +29,11 @@ export interface RawEntry {
  * @internal
  */
 export class RawState {
+  /** The bytes rows were read from: a file's, as a rule one or two. */
   private sources: Array<Uint8Array> = []
-  private keyStarts: Array<number> = []
-  private valueStarts: Array<number> = []
-  private ends: Array<number> = []
-  private expiries: Array<number> = []
+  /** `WIDTH` numbers a row: its source, key start, value start, end (-1 once cut), expiry. */
+  private columns = new Float64Array(WIDTH * 1024)
+  private rows = 0
   private index: Map<string, number> | undefined
   /** A visitor for a snapshot: its sets are distinct keys, listed in order. */
   readonly snapshot: records.Visitor = {
@@ -62,10 +62,7 @@ export class RawState {
     },
     clear: () => {
       this.sources = []
-      this.keyStarts = []
-      this.valueStarts = []
-      this.ends = []
-      this.expiries = []
+      this.rows = 0
       this.index = new Map()
     }
   }
@@ -76,20 +73,31 @@ export class RawState {
     end: number,
     expiresAt: number
   ): number {
-    this.sources.push(bytes)
-    this.keyStarts.push(keyStart)
-    this.valueStarts.push(valueStart)
-    this.ends.push(end)
-    return this.expiries.push(expiresAt) - 1
+    const sources = this.sources
+    if (sources[sources.length - 1] !== bytes) sources.push(bytes)
+    let columns = this.columns
+    const at = this.rows * WIDTH
+    if (at === columns.length) {
+      columns = new Float64Array(columns.length * 2)
+      columns.set(this.columns)
+      this.columns = columns
+    }
+    columns[at] = sources.length - 1
+    columns[at + 1] = keyStart
+    columns[at + 2] = valueStart
+    columns[at + 3] = end
+    columns[at + 4] = expiresAt
+    return this.rows++
   }
   private cut(row: number | undefined): void {
-    if (row !== undefined) this.ends[row] = -1
+    if (row !== undefined) this.columns[row * WIDTH + 3] = -1
   }
   private keyed(): Map<string, number> {
     if (this.index === undefined) {
       const index = new Map<string, number>()
-      for (let row = 0; row < this.ends.length; row++) {
-        const id = keyId(this.sources[row]!, this.keyStarts[row]!, this.valueStarts[row]!)
+      const columns = this.columns
+      for (let row = 0, at = 0; row < this.rows; row++, at += WIDTH) {
+        const id = keyId(this.sources[columns[at]!]!, columns[at + 1]!, columns[at + 2]!)
         // A snapshot written by this library has distinct keys; should one not, the later one counts.
         this.cut(index.get(id))
         index.set(id, row)
@@ -99,32 +107,36 @@ export class RawState {
     return this.index
   }
   /** The rows of live entries, least recent first, the most recent `capacity` of them at most. */
-  liveRows(now: number, capacity: number): Array<number> {
-    const out: Array<number> = []
-    for (let row = 0; row < this.ends.length; row++) {
-      if (this.ends[row]! >= 0 && this.expiries[row]! > now) out.push(row)
+  liveRows(now: number, capacity: number): Int32Array {
+    const out = new Int32Array(this.rows)
+    const columns = this.columns
+    let live = 0
+    for (let row = 0, at = 0; row < this.rows; row++, at += WIDTH) {
+      if (columns[at + 3]! >= 0 && columns[at + 4]! > now) out[live++] = row
     }
-    return out.length > capacity ? out.slice(out.length - capacity) : out
+    return out.subarray(Math.max(0, live - capacity), live)
   }
   /** Live entries, least recent first, the most recent `capacity` of them at most. */
   live(now: number, capacity: number): Array<RawEntry> {
-    return this.liveRows(now, capacity).map((row) => this.entry(row))
+    return Array.from(this.liveRows(now, capacity), (row) => this.entry(row))
   }
   /** The entries of `rows`, as views of the bytes they were read from. */
-  entries(rows: ReadonlyArray<number>): Iterable<RawEntry> {
+  entries(rows: ArrayLike<number>): Iterable<RawEntry> {
     const self = this
     return {
       *[Symbol.iterator]() {
-        for (const row of rows) yield self.entry(row)
+        for (let i = 0; i < rows.length; i++) yield self.entry(rows[i]!)
       }
     }
   }
   private entry(row: number): RawEntry {
-    const bytes = this.sources[row]!
+    const at = row * WIDTH
+    const columns = this.columns
+    const bytes = this.sources[columns[at]!]!
     return {
-      key: bytes.subarray(this.keyStarts[row]!, this.valueStarts[row]!),
-      value: bytes.subarray(this.valueStarts[row]!, this.ends[row]!),
-      expiresAt: this.expiries[row]!
+      key: bytes.subarray(columns[at + 1]!, columns[at + 2]!),
+      value: bytes.subarray(columns[at + 2]!, columns[at + 3]!),
+      expiresAt: columns[at + 4]!
     }
   }
   /**
@@ -133,30 +145,30 @@ export class RawState {
    */
   decode<K, V>(
     codecs: Codecs<K, V>,
-    rows: ReadonlyArray<number>,
+    rows: ArrayLike<number>,
     where: string
   ): Effect.Effect<Array<PersistedEntry<K, V>>> {
     return Effect.suspend(() => {
       const decodeKey = codec.rangeDecoder(codecs.key)
       const decodeValue = codec.rangeDecoder(codecs.value)
-      const { sources, keyStarts, valueStarts, ends, expiries } = this
+      const { sources, columns } = this
       const out: Array<PersistedEntry<K, V>> = []
       let skipped = 0
       let firstFailure = ""
       for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!
-        const bytes = sources[row]!
-        const key = decodeKey(bytes, keyStarts[row]!, valueStarts[row]!)
+        const at = rows[i]! * WIDTH
+        const bytes = sources[columns[at]!]!
+        const key = decodeKey(bytes, columns[at + 1]!, columns[at + 2]!)
         if (key instanceof codec.DecodeFailure) {
           if (skipped++ === 0) firstFailure = key.failure.description
           continue
         }
-        const value = decodeValue(bytes, valueStarts[row]!, ends[row]!)
+        const value = decodeValue(bytes, columns[at + 2]!, columns[at + 3]!)
         if (value instanceof codec.DecodeFailure) {
           if (skipped++ === 0) firstFailure = value.failure.description
           continue
         }
-        out.push({ key, value, expiresAt: expiries[row]! })
+        out.push({ key, value, expiresAt: columns[at + 4]! })
       }
       return skipped === 0
         ? Effect.succeed(out)
@@ -169,6 +181,8 @@ export class RawState {
     })
   }
 }
+
+const WIDTH = 5
 
 /** A key and a value given as separate views, as one row's bytes (a copy: not the load's path). */
 const joined = (key: Uint8Array, value: Uint8Array): [Uint8Array, number, number, number] => {

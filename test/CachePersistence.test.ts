@@ -920,6 +920,41 @@ describe("damaged files", () => {
     })
   )
 
+  it.scoped("values whose checksum holds but that no longer decode are skipped, as decode says", () =>
+    Effect.gen(function* () {
+      const place = yield* onDiskIn("/dev/shm")
+      const bytes = (...parts: ReadonlyArray<number | string>) =>
+        concat(parts.map((part) => (typeof part === "number" ? new Uint8Array([part]) : Buffer.from(part))))
+      // Each of the structured clone codec's forms, good and bad, as the load decodes them in place.
+      const entries: ReadonlyArray<readonly [string, Uint8Array]> = [
+        ["bad json", bytes(3, "{not json")],
+        ["ok", encode({ x: [1, "y"] })],
+        ["short number", bytes(2, "\x01\x02")],
+        ["text", encode("héllo")],
+        ["bad v8", bytes(0xff, "\x0f\x63")],
+        ["number", encode(-2.5)],
+        ["unknown form", bytes(9)],
+        ["v8", encode(new Map([[1, 2]]))]
+      ]
+      const snapshot = concat([
+        journal.encodeHeader(journal.SNAPSHOT_MAGIC, 1),
+        ...entries.map(([key, value]) => journal.encodeSet(encode(key), value, Infinity)),
+        journal.encodeEnd(entries.length)
+      ])
+      const { entries: loaded, aside, logs } = yield* loadFiles(place, { snapshot })
+      expect(loaded).toEqual([
+        ["v8", new Map([[1, 2]])],
+        ["number", -2.5],
+        ["text", "héllo"],
+        ["ok", { x: [1, "y"] }]
+      ])
+      expect(aside).toEqual([])
+      expect(at(logs, "WARN")).toEqual([
+        expect.stringMatching(/^skipped 4 persisted entries that no longer decode \(first: not JSON\)/)
+      ])
+    })
+  )
+
   it.scoped("after a torn last record, new records are appended after the last whole one", () =>
     Effect.gen(function* () {
       const place = yield* onDiskIn("/dev/shm")

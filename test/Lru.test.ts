@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import * as Equal from "effect/Equal"
 import * as Option from "effect/Option"
 import fc from "fast-check"
 import * as internal from "../src/internal/lru.js"
@@ -759,5 +760,38 @@ describe("Lru restored from its persisted form", () => {
       ["c", 5],
       ["a", 3]
     ])
+  })
+
+  it("places any list of entries as one by one: repeated, expired and structural keys, past the capacity", () => {
+    // Keys from a small set, so that most lists repeat some (what sends a load to its slower path).
+    const key = fc.oneof(
+      fc.constantFrom("a", "b", "c", "d", "e"),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 2 }).map((n) => Data.struct({ n }))
+    )
+    const entry = fc.record({
+      key,
+      value: fc.integer(),
+      expiresAt: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 20 }))
+    })
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(entry, { maxLength: 30 }), (capacity, entries) => {
+        const now = 10
+        // The reference: each entry replaces its key's earlier one and, when live, takes the most
+        // recent place, evicting the least recent past the capacity.
+        const model: Array<{ key: unknown; value: number; expiresAt: number }> = []
+        for (const e of entries) {
+          const at = model.findIndex((m) => Equal.equals(m.key, e.key))
+          if (at >= 0) model.splice(at, 1)
+          if (e.expiresAt <= now) continue
+          if (model.length >= capacity) model.shift()
+          model.push(e)
+        }
+        const restored = internal.restore<unknown, number>(capacity, entries, now)
+        expect(Lru.isValid(restored)).toBe(true)
+        expect(Lru.entries(restored, now)).toEqual(model.map((m) => [m.key, m.value]).reverse())
+      }),
+      { numRuns: RUNS }
+    )
   })
 })

@@ -207,6 +207,60 @@ export const structuredClone: Codec<any> = make(
   }
 )
 
+/**
+ * A decoding that failed, as `rangeDecoder`'s functions return it (never a value a codec decodes
+ * to: this class is not exported from the package).
+ *
+ * @internal
+ */
+export class DecodeFailure {
+  constructor(readonly failure: CodecFailure) {}
+}
+
+/**
+ * A decoder of `bytes[start, end)`, for loading a file: the decoded value, or a `DecodeFailure`.
+ * The structured clone codec's string, number and JSON forms are read in place, with no view and
+ * no `Either` per value; any other form, and any other codec, goes through `decode`.
+ *
+ * @internal
+ */
+export const rangeDecoder = <A>(
+  codec: Codec<A>
+): ((bytes: Uint8Array, start: number, end: number) => A | DecodeFailure) => {
+  const viaDecode = (bytes: Uint8Array, start: number, end: number): A | DecodeFailure => {
+    const decoded = codec.decode(bytes.subarray(start, end))
+    return Either.isRight(decoded) ? decoded.right : new DecodeFailure(decoded.left)
+  }
+  // The key codec is a copy of the one given (see entryCodecs), with the same `decode`.
+  if (codec.decode !== structuredClone.decode || !hasBuffer) return viaDecode
+  // `Buffer`'s own slicing, applied to the bytes as they are: `toString` would check its arguments
+  // and need a `Buffer` view of them, per value.
+  const utf8Slice = Buffer.prototype.utf8Slice
+  let source: Uint8Array | undefined
+  let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  return (bytes, start, end) => {
+    switch (bytes[start]) {
+      case TAG_STRING:
+        return utf8Slice.call(bytes, start + 1, end) as A
+      case TAG_NUMBER:
+        if (end - start !== 9) break
+        if (bytes !== source) {
+          source = bytes
+          view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        }
+        return view.getFloat64(start + 1, true) as A
+      case TAG_JSON:
+        try {
+          return JSON.parse(utf8Slice.call(bytes, start + 1, end))
+        } catch {
+          break
+        }
+    }
+    // Other forms, and failures, which `decode` describes.
+    return viaDecode(bytes, start, end)
+  }
+}
+
 /** @internal */
 export const json: Codec<any> = make(
   "json",

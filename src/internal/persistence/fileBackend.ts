@@ -266,10 +266,10 @@ class FileStore<K, V> {
         }
       }
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-      const live = state.live(now, self.context.capacity)
+      const live = state.liveRows(now, self.context.capacity)
       if (rewrite) {
         self.generation = Math.max(snapshotGeneration ?? 0, journalGeneration ?? 0) + 1
-        const written = yield* Effect.either(self.writeSnapshot(self.generation, live))
+        const written = yield* Effect.either(self.writeSnapshot(self.generation, state.entries(live)))
         if (Either.isLeft(written) || Either.isLeft(written.right.synced)) {
           self.needsSnapshot = true
           yield* Effect.logWarning("cannot write a repaired snapshot; will retry")
@@ -287,7 +287,7 @@ class FileStore<K, V> {
         }
       }
       self.compactAfter = Math.max(self.settings.threshold, 2 * self.lastSnapshotBytes)
-      return yield* snapshots.decodeEntries(self.codecs, live, self.snapshotPath)
+      return yield* state.decode(self.codecs, live, self.snapshotPath)
     })
   }
 

@@ -72,7 +72,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       }
     }
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const loaded = yield* snapshots.decodeEntries(codecs, state.live(now, context.capacity), key)
+    const loaded = yield* state.decode(codecs, state.liveRows(now, context.capacity), key)
 
     let dirty = false
     let error: PersistenceError | undefined

@@ -194,7 +194,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
     const backend = this.backend
     if (backend === undefined) {
       this.supersede(key)
-      const next = lru.setAt(state, key, value, now, expiresAt)
+      const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
       this.publish(state, next)
       this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
@@ -206,7 +206,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       prepared = encoded.right
     }
     this.supersede(key)
-    const next = lru.setAt(state, key, value, now, expiresAt)
+    const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
     this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
@@ -219,7 +219,7 @@ class CacheImpl<K, V, E> implements LruCache.LruCache<K, V, E> {
       return Ref.modify(this.state, (state) => {
         const now = this.now(state, timeToLive)
         this.supersede(key)
-        const next = lru.setAt(state, key, value, now, now + timeToLive)
+        const next = lru.setExpiresAtNext(state, key, value, now, now + timeToLive)
         this.publish(state, next)
         this.rearm(now + timeToLive)
         return [undefined, next]

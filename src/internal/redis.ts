@@ -273,7 +273,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   private setLocal(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
     return this.modify((state, now) => [
       undefined,
-      lru.setAt(state, encoded, { key, value }, now, now + expiresIn)
+      lru.setExpiresAtNext(state, encoded, { key, value }, now, now + expiresIn)
     ])
   }
 
@@ -299,7 +299,7 @@ class RedisCacheImpl<K, V> implements RedisCache.RedisCache<K, V> {
   private fill(encoded: string, key: K, value: V, expiresIn: number, epoch: number): Effect.Effect<void> {
     return this.modify((state, now) =>
       epoch === this.epoch && this.trusted
-        ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
+        ? [undefined, lru.setExpiresAtNext(state, encoded, { key, value }, now, now + expiresIn)]
         : [undefined, state]
     )
   }

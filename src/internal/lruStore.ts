@@ -1,0 +1,239 @@
+/**
+ * The mutable state of an `Lru` family, the `Store`: what the newest (or the rerooted) version
+ * holds, and the mutations that change it, each recording its inverse in the family's history.
+ *
+ * - The hash index: a JS `Map` for the keys it compares as the cache does (all but structural
+ *   ones), and `Map<hash, bucket>` for the keys effect compares by content (keyMap.ts).
+ * - The recency list: circular, doubly linked through the entries, around a sentinel, most recent
+ *   first.
+ * - The expiry heap (expiryHeap.ts), for entries with a finite expiry.
+ * - Under W-TinyLFU, the policy's state (tinyLfu.ts), which records through the same history.
+ *
+ * Apart from lru.ts, which holds the versions and the operations on them, because this part is
+ * what a rerooting replays: `flip` must know every mutation and nothing else.
+ *
+ * @internal
+ */
+import * as Equal from "effect/Equal"
+import * as Hash from "effect/Hash"
+import { heapFix, heapPush, heapRemove } from "./expiryHeap.js"
+import { History, type Segment } from "./history.js"
+import { isStructural } from "./keyMap.js"
+import { NONE, type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
+
+export class Node<K, V> {
+  prev: Node<K, V> = this
+  next: Node<K, V> = this
+  heapIndex = -1
+  constructor(
+    readonly key: K,
+    public value: V,
+    public expiresAt: number,
+    /** Hash of a structural key (see `isStructural`), unused for the others. */
+    readonly hash: number
+  ) {}
+}
+
+/** An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). */
+export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
+  queue = NONE
+  policyPrev: PolicyNode = this
+  policyNext: PolicyNode = this
+  constructor(
+    key: K,
+    value: V,
+    expiresAt: number,
+    hash: number,
+    readonly sketchHash: number
+  ) {
+    super(key, value, expiresAt, hash)
+  }
+}
+
+/**
+ * The kinds of history records; each is the inverse of the mutation that wrote it. The W-TinyLFU
+ * policy keeps its own kinds, from 4 on.
+ */
+const LINK = 0
+const UNLINK = 1
+const MOVE = 2
+const UPDATE = 3
+
+export class Store<K, V> extends History<Node<K, V>> {
+  /** The W-TinyLFU policy's state; `undefined` under LRU. */
+  readonly policy: TinyLfu | undefined
+  constructor(
+    readonly capacity: number,
+    window: Window | undefined
+  ) {
+    super()
+    this.policy =
+      window === undefined
+        ? undefined
+        : new TinyLfu(capacity, window, (kind, node, argument, value) =>
+            this.record(kind, node as TinyLfuNode<K, V> | undefined, argument, value)
+          )
+  }
+  readonly direct = new Map<K, Node<K, V>>()
+  readonly buckets = new Map<number, Array<Node<K, V>>>()
+  /** The list's sentinel: `sentinel.next` is the most recently used node, `sentinel.prev` the least. */
+  readonly sentinel: Node<K, V> = new Node<K, V>(undefined as K, undefined as V, Number.POSITIVE_INFINITY, 0)
+  /** Nodes with a finite expiry, a min-heap on `expiresAt`. */
+  readonly heap: Array<Node<K, V>> = []
+  /** Stored entries, expired ones not yet removed included. */
+  count = 0
+
+  flip(segment: Segment<Node<K, V>>, i: number): void {
+    flip(this, segment, i)
+  }
+}
+
+// --- the hash index and the recency list ---------------------------------------------------------
+
+export const indexFind = <K, V>(store: Store<K, V>, key: K): Node<K, V> | undefined => {
+  if (!isStructural(key)) return store.direct.get(key)
+  const bucket = store.buckets.get(Hash.hash(key))
+  if (bucket === undefined) return undefined
+  for (let i = 0; i < bucket.length; i++) {
+    if (Equal.equals(bucket[i]!.key, key)) return bucket[i]
+  }
+  return undefined
+}
+
+const indexAdd = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
+  if (!isStructural(node.key)) {
+    store.direct.set(node.key, node)
+    return
+  }
+  const bucket = store.buckets.get(node.hash)
+  if (bucket === undefined) store.buckets.set(node.hash, [node])
+  else bucket.push(node)
+}
+
+const indexRemove = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
+  if (!isStructural(node.key)) {
+    store.direct.delete(node.key)
+    return
+  }
+  const bucket = store.buckets.get(node.hash)!
+  if (bucket.length === 1) {
+    store.buckets.delete(node.hash)
+  } else {
+    bucket.splice(bucket.indexOf(node), 1)
+  }
+}
+
+const listInsertAfter = <K, V>(node: Node<K, V>, after: Node<K, V>): void => {
+  node.prev = after
+  node.next = after.next
+  after.next.prev = node
+  after.next = node
+}
+
+const listRemove = <K, V>(node: Node<K, V>): void => {
+  node.prev.next = node.next
+  node.next.prev = node.prev
+  node.prev = node
+  node.next = node
+}
+
+// --- the four mutations: each returns what its inverse needs --------------------------------------
+
+export const doLink = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
+  listInsertAfter(node, after)
+  indexAdd(store, node)
+  if (node.expiresAt !== Number.POSITIVE_INFINITY) heapPush(store.heap, node)
+  store.count++
+}
+
+/** Returns the node it followed. */
+export const doUnlink = <K, V>(store: Store<K, V>, node: Node<K, V>): Node<K, V> => {
+  const after = node.prev
+  listRemove(node)
+  indexRemove(store, node)
+  if (node.heapIndex >= 0) heapRemove(store.heap, node)
+  store.count--
+  return after
+}
+
+/** Returns the node it followed. */
+const doMove = <K, V>(node: Node<K, V>, after: Node<K, V>): Node<K, V> => {
+  const before = node.prev
+  listRemove(node)
+  listInsertAfter(node, after)
+  return before
+}
+
+const doUpdate = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresAt: number): void => {
+  node.value = value
+  const wasFinite = node.heapIndex >= 0
+  node.expiresAt = expiresAt
+  if (expiresAt === Number.POSITIVE_INFINITY) {
+    if (wasFinite) heapRemove(store.heap, node)
+  } else if (wasFinite) {
+    heapFix(store.heap, node.heapIndex)
+  } else {
+    heapPush(store.heap, node)
+  }
+}
+
+// --- recorded mutations ---------------------------------------------------------------------------
+
+// Mutations made by operations on the newest version: each records its inverse.
+
+export const link = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
+  doLink(store, node, after)
+  store.record(UNLINK, node, undefined, 0)
+}
+
+export const unlink = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
+  store.policy?.remove(node as TinyLfuNode<K, V>)
+  store.record(LINK, node, doUnlink(store, node), 0)
+}
+
+export const move = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
+  store.record(MOVE, node, doMove(node, after), 0)
+}
+
+export const update = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresAt: number): void => {
+  store.record(UPDATE, node, node.value, node.expiresAt)
+  doUpdate(store, node, value, expiresAt)
+}
+
+/** Applies record `i` of `segment` and puts its inverse in its place. */
+const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number): void => {
+  const node = segment.nodes[i]!
+  switch (segment.ops[i]) {
+    case LINK:
+      doLink(store, node, segment.args[i] as Node<K, V>)
+      segment.ops[i] = UNLINK
+      segment.args[i] = undefined
+      return
+    case UNLINK:
+      segment.args[i] = doUnlink(store, node)
+      segment.ops[i] = LINK
+      return
+    case MOVE:
+      segment.args[i] = doMove(node, segment.args[i] as Node<K, V>)
+      return
+    case UPDATE: {
+      const value = node.value
+      const expiresAt = node.expiresAt
+      doUpdate(store, node, segment.args[i] as V, segment.expiries[i]!)
+      segment.args[i] = value
+      segment.expiries[i] = expiresAt
+      return
+    }
+    default:
+      store.policy!.flip(segment, i)
+  }
+}
+
+/** A new entry for `store`, with what its policy needs. */
+export const newNode = <K, V>(store: Store<K, V>, key: K, value: V, expiresAt: number): Node<K, V> => {
+  const structural = isStructural(key)
+  const hash = structural ? Hash.hash(key) : 0
+  return store.policy === undefined
+    ? new Node(key, value, expiresAt, hash)
+    : new TinyLfuNode(key, value, expiresAt, hash, sketchHash(key, structural, hash))
+}

@@ -17,7 +17,6 @@ import * as Option from "effect/Option"
 import { pipeArguments } from "effect/Pipeable"
 import { hasProperty } from "effect/Predicate"
 import type * as Lru from "../Lru.js"
-import { countExpired, isHeapOrdered } from "./expiryHeap.js"
 import type { Segment } from "./history.js"
 import {
   doLink,
@@ -69,10 +68,11 @@ class LruImpl<K, V> implements Lru.Lru<K, V> {
     const entries: Array<unknown> = []
     const sentinel = this.store.sentinel
     for (let node = sentinel.next; node !== sentinel; node = node.next) {
+      const expiresAt = this.store.heap.expiresAt(node)
       entries.push(
-        node.expiresAt === Number.POSITIVE_INFINITY
+        expiresAt === Number.POSITIVE_INFINITY
           ? { key: toJSON(node.key), value: toJSON(node.value) }
-          : { key: toJSON(node.key), value: toJSON(node.value), expiresAt: node.expiresAt }
+          : { key: toJSON(node.key), value: toJSON(node.value), expiresAt }
       )
     }
     return {
@@ -114,9 +114,9 @@ const writable = <K, V>(self: LruImpl<K, V>): LruImpl<K, V> => {
   const twins = policy === undefined ? undefined : new Map<PolicyNode, PolicyNode>()
   const sentinel = self.store.sentinel
   for (let node = sentinel.prev; node !== sentinel; node = node.prev) {
-    const twin = newNode(copy, node.key, node.value, node.expiresAt)
+    const twin = newNode(copy, node.key, node.value)
     twins?.set(node as TinyLfuNode<K, V>, twin as TinyLfuNode<K, V>)
-    doLink(copy, twin, copy.sentinel)
+    doLink(copy, twin, copy.sentinel, self.store.heap.expiresAt(node))
   }
   if (twins !== undefined) copy.policy!.copyFrom(policy!, (node) => twins.get(node)!)
   return new LruImpl(copy, copy.head, 0, NO_REMOVALS)
@@ -164,7 +164,8 @@ export const empty = <K, V>(capacity: number, options?: Lru.Options): Lru.Lru<K,
 
 // --- operations -----------------------------------------------------------------------------------
 
-const isLive = (node: Node<unknown, unknown>, now: number): boolean => now < node.expiresAt
+const isLive = <K, V>(store: Store<K, V>, node: Node<K, V>, now: number): boolean =>
+  node.heapIndex < 0 || now < store.heap.expiresAt(node)
 
 /** @internal */
 export const get = <K, V>(
@@ -176,7 +177,7 @@ export const get = <K, V>(
   reroot(self)
   let node = indexFind(self.store, key)
   if (node === undefined) return [Option.none(), self]
-  const live = isLive(node, now)
+  const live = isLive(self.store, node, now)
   // Under W-TinyLFU every hit counts in the sketch: no hit leaves the version as it was.
   if (live && self.store.sentinel.next === node && self.store.policy === undefined) {
     return [Option.some(node.value), self]
@@ -244,7 +245,7 @@ export const setExpiresAtNext = <K, V>(
   const store = self.store
   const node = indexFind(store, key)
   if (node !== undefined) {
-    const cause = isLive(node, now) ? ("replaced" as const) : ("expired" as const)
+    const cause = isLive(self.store, node, now) ? ("replaced" as const) : ("expired" as const)
     const removed = [{ key: node.key, value: node.value, cause }]
     if (expiresAt <= now) {
       unlink(store, node)
@@ -267,8 +268,8 @@ export const setExpiresAtNext = <K, V>(
       removed.push({ key: lru.key, value: lru.value, cause: "evicted" })
     }
   }
-  const added = newNode(store, key, value, expiresAt)
-  link(store, added, store.sentinel)
+  const added = newNode(store, key, value)
+  link(store, added, store.sentinel, expiresAt)
   if (policy !== undefined) {
     // The new key goes through the window; the policy picks the entry to evict, if one must go.
     const victim = policy.insert(added as TinyLfuNode<K, V>, store.count) as TinyLfuNode<K, V> | undefined
@@ -298,8 +299,8 @@ const removeExpiredInto = <K, V>(
   now: number,
   removed: Array<Lru.Removal<K, V>>
 ): void => {
-  while (store.heap.length > 0 && store.heap[0]!.expiresAt <= now) {
-    const node = store.heap[0]!
+  while (store.heap.soonest() <= now) {
+    const node = store.heap.first()
     unlink(store, node)
     removed.push({ key: node.key, value: node.value, cause: "expired" })
   }
@@ -312,8 +313,7 @@ export const removeExpired = <K, V>(
 ): readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>] => {
   const self = impl(lru)
   reroot(self)
-  const heap = self.store.heap
-  if (heap.length === 0 || heap[0]!.expiresAt > now) return [NO_REMOVALS, self]
+  if (self.store.heap.soonest() > now) return [NO_REMOVALS, self]
   const store = writable(self).store
   const removed: Array<Lru.Removal<K, V>> = []
   removeExpiredInto(store, now, removed)
@@ -331,7 +331,7 @@ export const remove = <K, V>(
   if (indexFind(self.store, key) === undefined) return [NO_REMOVALS, self]
   const store = writable(self).store
   const node = indexFind(store, key)!
-  const live = isLive(node, now)
+  const live = isLive(store, node, now)
   unlink(store, node)
   const removed = [
     { key: node.key, value: node.value, cause: live ? ("deleted" as const) : ("expired" as const) }
@@ -354,7 +354,11 @@ export const clear = <K, V>(
   const removed: Array<Lru.Removal<K, V>> = []
   const sentinel = self.store.sentinel
   for (let node = sentinel.next; node !== sentinel; node = node.next) {
-    removed.push({ key: node.key, value: node.value, cause: isLive(node, now) ? "cleared" : "expired" })
+    removed.push({
+      key: node.key,
+      value: node.value,
+      cause: isLive(self.store, node, now) ? "cleared" : "expired"
+    })
   }
   if (removed.length === 0) return [NO_REMOVALS, self]
   return [removed, emptyVersion(self.capacity, removed, self.store.policy?.windowMode)]
@@ -364,7 +368,7 @@ const findLive = <K, V>(lru: Lru.Lru<K, V>, key: K, now: number): Node<K, V> | u
   const self = impl(lru)
   reroot(self)
   const node = indexFind(self.store, key)
-  return node !== undefined && isLive(node, now) ? node : undefined
+  return node !== undefined && isLive(self.store, node, now) ? node : undefined
 }
 
 /** @internal */
@@ -386,7 +390,7 @@ export const remainingTtl = <K, V>(
   const node = findLive(self, key, now)
   if (node === undefined) return Option.none()
   return Option.some(
-    node.expiresAt === Number.POSITIVE_INFINITY ? Duration.infinity : Duration.millis(node.expiresAt - now)
+    node.heapIndex < 0 ? Duration.infinity : Duration.millis(impl(self).store.heap.expiresAt(node) - now)
   )
 }
 
@@ -394,7 +398,7 @@ export const remainingTtl = <K, V>(
 export const size = <K, V>(lru: Lru.Lru<K, V>, now: number): number => {
   const self = impl(lru)
   reroot(self)
-  return self.store.count - countExpired(self.store.heap, now)
+  return self.store.count - self.store.heap.countExpired(now)
 }
 
 /**
@@ -414,7 +418,7 @@ const collect = <K, V, A>(lru: Lru.Lru<K, V>, now: number, f: (node: Node<K, V>)
   const out: Array<A> = []
   const sentinel = self.store.sentinel
   for (let node = sentinel.next; node !== sentinel; node = node.next) {
-    if (isLive(node, now)) out.push(f(node))
+    if (isLive(self.store, node, now)) out.push(f(node))
   }
   return out
 }
@@ -436,7 +440,11 @@ export const toPersisted = <K, V>(
   self: Lru.Lru<K, V>,
   now: number
 ): Array<{ readonly key: K; readonly value: V; readonly expiresAt: number }> =>
-  collect(self, now, (node) => ({ key: node.key, value: node.value, expiresAt: node.expiresAt })).reverse()
+  collect(self, now, (node) => ({
+    key: node.key,
+    value: node.value,
+    expiresAt: impl(self).store.heap.expiresAt(node)
+  })).reverse()
 
 /**
  * Whether any entry of `self` has a finite expiry. When none has, and a write brings none, no
@@ -447,7 +455,7 @@ export const toPersisted = <K, V>(
 export const hasExpiringEntries = <K, V>(lru: Lru.Lru<K, V>): boolean => {
   const self = impl(lru)
   reroot(self)
-  return self.store.heap.length > 0
+  return self.store.heap.size > 0
 }
 
 /**
@@ -458,8 +466,7 @@ export const hasExpiringEntries = <K, V>(lru: Lru.Lru<K, V>): boolean => {
 export const nextExpiry = <K, V>(lru: Lru.Lru<K, V>): number => {
   const self = impl(lru)
   reroot(self)
-  const heap = self.store.heap
-  return heap.length === 0 ? Number.POSITIVE_INFINITY : heap[0]!.expiresAt
+  return self.store.heap.soonest()
 }
 
 /**
@@ -482,21 +489,19 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
     if (node.next.prev !== node || node.prev.next !== node) return false
     if (indexFind(store, node.key) !== node) return false
     if (store.policy !== undefined && (node as TinyLfuNode<K, V>).queue === NONE) return false
-    if (node.expiresAt === Number.POSITIVE_INFINITY) {
-      if (node.heapIndex !== -1) return false
-    } else {
+    if (node.heapIndex !== -1) {
       finite++
-      if (store.heap[node.heapIndex] !== node) return false
+      if (store.heap.nodes[node.heapIndex] !== node) return false
     }
     if (++listed > store.count) return false
   }
   let indexed = store.direct.size
   for (const bucket of store.buckets.values()) indexed += bucket.length
-  const heapOrdered = isHeapOrdered(store.heap)
+  const heapOrdered = store.heap.isValid()
   return (
     listed === store.count &&
     indexed === store.count &&
-    finite === store.heap.length &&
+    finite === store.heap.size &&
     heapOrdered &&
     store.count <= self.capacity &&
     (store.policy === undefined || store.policy.isValid(store.count))
@@ -523,7 +528,7 @@ export const restore = <K, V>(
     if (existing !== undefined) doUnlink(store, existing)
     if (entry.expiresAt <= now) continue
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
-    doLink(store, newNode(store, entry.key, entry.value, entry.expiresAt), store.sentinel)
+    doLink(store, newNode(store, entry.key, entry.value), store.sentinel, entry.expiresAt)
   }
   if (store.policy !== undefined) {
     const nodes: Array<TinyLfuNode<K, V>> = []

@@ -16,21 +16,24 @@
  */
 import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
-import { heapFix, heapPush, heapRemove } from "./expiryHeap.js"
+import { ExpiryHeap } from "./expiryHeap.js"
 import { History, type Segment } from "./history.js"
 import { isStructural } from "./keyMap.js"
 import { NONE, type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
 
+/**
+ * An entry: five fields, what an entry of a mutable linked LRU needs plus its place in the expiry
+ * heap. Its expiry is kept in the heap (expiryHeap.ts says why), and a structural key's hash is
+ * not kept at all: only removing such a key needs it again, and effect caches the hash of its
+ * data types.
+ */
 export class Node<K, V> {
   prev: Node<K, V> = this
   next: Node<K, V> = this
   heapIndex = -1
   constructor(
     readonly key: K,
-    public value: V,
-    public expiresAt: number,
-    /** Hash of a structural key (see `isStructural`), unused for the others. */
-    readonly hash: number
+    public value: V
   ) {}
 }
 
@@ -42,11 +45,9 @@ export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
   constructor(
     key: K,
     value: V,
-    expiresAt: number,
-    hash: number,
     readonly sketchHash: number
   ) {
-    super(key, value, expiresAt, hash)
+    super(key, value)
   }
 }
 
@@ -77,9 +78,9 @@ export class Store<K, V> extends History<Node<K, V>> {
   readonly direct = new Map<K, Node<K, V>>()
   readonly buckets = new Map<number, Array<Node<K, V>>>()
   /** The list's sentinel: `sentinel.next` is the most recently used node, `sentinel.prev` the least. */
-  readonly sentinel: Node<K, V> = new Node<K, V>(undefined as K, undefined as V, Number.POSITIVE_INFINITY, 0)
-  /** Nodes with a finite expiry, a min-heap on `expiresAt`. */
-  readonly heap: Array<Node<K, V>> = []
+  readonly sentinel: Node<K, V> = new Node<K, V>(undefined as K, undefined as V)
+  /** Nodes with a finite expiry, soonest first. */
+  readonly heap = new ExpiryHeap<Node<K, V>>()
   /** Stored entries, expired ones not yet removed included. */
   count = 0
 
@@ -105,8 +106,9 @@ const indexAdd = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
     store.direct.set(node.key, node)
     return
   }
-  const bucket = store.buckets.get(node.hash)
-  if (bucket === undefined) store.buckets.set(node.hash, [node])
+  const hash = Hash.hash(node.key)
+  const bucket = store.buckets.get(hash)
+  if (bucket === undefined) store.buckets.set(hash, [node])
   else bucket.push(node)
 }
 
@@ -115,9 +117,10 @@ const indexRemove = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
     store.direct.delete(node.key)
     return
   }
-  const bucket = store.buckets.get(node.hash)!
+  const hash = Hash.hash(node.key)
+  const bucket = store.buckets.get(hash)!
   if (bucket.length === 1) {
-    store.buckets.delete(node.hash)
+    store.buckets.delete(hash)
   } else {
     bucket.splice(bucket.indexOf(node), 1)
   }
@@ -139,10 +142,15 @@ const listRemove = <K, V>(node: Node<K, V>): void => {
 
 // --- the four mutations: each returns what its inverse needs --------------------------------------
 
-export const doLink = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
+export const doLink = <K, V>(
+  store: Store<K, V>,
+  node: Node<K, V>,
+  after: Node<K, V>,
+  expiresAt: number
+): void => {
   listInsertAfter(node, after)
   indexAdd(store, node)
-  if (node.expiresAt !== Number.POSITIVE_INFINITY) heapPush(store.heap, node)
+  if (expiresAt !== Number.POSITIVE_INFINITY) store.heap.push(node, expiresAt)
   store.count++
 }
 
@@ -151,7 +159,7 @@ export const doUnlink = <K, V>(store: Store<K, V>, node: Node<K, V>): Node<K, V>
   const after = node.prev
   listRemove(node)
   indexRemove(store, node)
-  if (node.heapIndex >= 0) heapRemove(store.heap, node)
+  if (node.heapIndex >= 0) store.heap.remove(node)
   store.count--
   return after
 }
@@ -167,13 +175,12 @@ const doMove = <K, V>(node: Node<K, V>, after: Node<K, V>): Node<K, V> => {
 const doUpdate = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresAt: number): void => {
   node.value = value
   const wasFinite = node.heapIndex >= 0
-  node.expiresAt = expiresAt
   if (expiresAt === Number.POSITIVE_INFINITY) {
-    if (wasFinite) heapRemove(store.heap, node)
+    if (wasFinite) store.heap.remove(node)
   } else if (wasFinite) {
-    heapFix(store.heap, node.heapIndex)
+    store.heap.update(node, expiresAt)
   } else {
-    heapPush(store.heap, node)
+    store.heap.push(node, expiresAt)
   }
 }
 
@@ -181,14 +188,20 @@ const doUpdate = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresA
 
 // Mutations made by operations on the newest version: each records its inverse.
 
-export const link = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
-  doLink(store, node, after)
+export const link = <K, V>(
+  store: Store<K, V>,
+  node: Node<K, V>,
+  after: Node<K, V>,
+  expiresAt: number
+): void => {
+  doLink(store, node, after, expiresAt)
   store.record(UNLINK, node, undefined, 0)
 }
 
 export const unlink = <K, V>(store: Store<K, V>, node: Node<K, V>): void => {
   store.policy?.remove(node as TinyLfuNode<K, V>)
-  store.record(LINK, node, doUnlink(store, node), 0)
+  const expiresAt = store.heap.expiresAt(node)
+  store.record(LINK, node, doUnlink(store, node), expiresAt)
 }
 
 export const move = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>): void => {
@@ -196,7 +209,7 @@ export const move = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, 
 }
 
 export const update = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresAt: number): void => {
-  store.record(UPDATE, node, node.value, node.expiresAt)
+  store.record(UPDATE, node, node.value, store.heap.expiresAt(node))
   doUpdate(store, node, value, expiresAt)
 }
 
@@ -205,11 +218,12 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
   const node = segment.nodes[i]!
   switch (segment.ops[i]) {
     case LINK:
-      doLink(store, node, segment.args[i] as Node<K, V>)
+      doLink(store, node, segment.args[i] as Node<K, V>, segment.expiries[i]!)
       segment.ops[i] = UNLINK
       segment.args[i] = undefined
       return
     case UNLINK:
+      segment.expiries[i] = store.heap.expiresAt(node)
       segment.args[i] = doUnlink(store, node)
       segment.ops[i] = LINK
       return
@@ -218,7 +232,7 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
       return
     case UPDATE: {
       const value = node.value
-      const expiresAt = node.expiresAt
+      const expiresAt = store.heap.expiresAt(node)
       doUpdate(store, node, segment.args[i] as V, segment.expiries[i]!)
       segment.args[i] = value
       segment.expiries[i] = expiresAt
@@ -230,10 +244,8 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
 }
 
 /** A new entry for `store`, with what its policy needs. */
-export const newNode = <K, V>(store: Store<K, V>, key: K, value: V, expiresAt: number): Node<K, V> => {
+export const newNode = <K, V>(store: Store<K, V>, key: K, value: V): Node<K, V> => {
+  if (store.policy === undefined) return new Node(key, value)
   const structural = isStructural(key)
-  const hash = structural ? Hash.hash(key) : 0
-  return store.policy === undefined
-    ? new Node(key, value, expiresAt, hash)
-    : new TinyLfuNode(key, value, expiresAt, hash, sketchHash(key, structural, hash))
+  return new TinyLfuNode(key, value, sketchHash(key, structural, structural ? Hash.hash(key) : 0))
 }

@@ -19,35 +19,53 @@ import * as Hash from "effect/Hash"
 import { ExpiryHeap } from "./expiryHeap.js"
 import { History, type Segment } from "./history.js"
 import { isStructural } from "./keyMap.js"
-import { NONE, type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
+import { type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
 
 /**
  * An entry: five fields, what an entry of a mutable linked LRU needs plus its place in the expiry
- * heap. Its expiry is kept in the heap (expiryHeap.ts says why), and a structural key's hash is
- * not kept at all: only removing such a key needs it again, and effect caches the hash of its
- * data types.
+ * heap (64 bytes in V8, where a `lru-cache` entry is 16 bytes of typed arrays: the price of an
+ * object per entry). Its expiry is kept in the heap (expiryHeap.ts says why), and a structural
+ * key's hash is not kept at all: only removing such a key needs it again, and effect caches the
+ * hash of its data types.
+ *
+ * `slot` packs the place in the heap (`slot >> 2`, -1 for none) with, under W-TinyLFU, the
+ * policy's list (`slot & 3`), so that a W-TinyLFU entry needs no field of its own for it: a heap
+ * place stays far below 2^29, since a JS `Map` holds at most 2^24 entries.
  */
 export class Node<K, V> {
   prev: Node<K, V> = this
   next: Node<K, V> = this
-  heapIndex = -1
+  slot = -1 << 2
   constructor(
     readonly key: K,
     public value: V
   ) {}
+  get heapIndex(): number {
+    return this.slot >> 2
+  }
+  set heapIndex(index: number) {
+    this.slot = (index << 2) | (this.slot & 3)
+  }
 }
 
-/** An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). */
+/**
+ * An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). Two more
+ * fields; the key's hash for the sketch is recomputed at each use rather than kept (8 bytes an
+ * entry: a few integer operations for a number key, a pass over a string key).
+ */
 export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
-  queue = NONE
   policyPrev: PolicyNode = this
   policyNext: PolicyNode = this
-  constructor(
-    key: K,
-    value: V,
-    readonly sketchHash: number
-  ) {
-    super(key, value)
+  get queue(): number {
+    return this.slot & 3
+  }
+  set queue(queue: number) {
+    this.slot = (this.slot & ~3) | queue
+  }
+  get sketchHash(): number {
+    const key = this.key
+    const structural = isStructural(key)
+    return sketchHash(key, structural, structural ? Hash.hash(key) : 0)
   }
 }
 
@@ -244,8 +262,5 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
 }
 
 /** A new entry for `store`, with what its policy needs. */
-export const newNode = <K, V>(store: Store<K, V>, key: K, value: V): Node<K, V> => {
-  if (store.policy === undefined) return new Node(key, value)
-  const structural = isStructural(key)
-  return new TinyLfuNode(key, value, sketchHash(key, structural, structural ? Hash.hash(key) : 0))
-}
+export const newNode = <K, V>(store: Store<K, V>, key: K, value: V): Node<K, V> =>
+  store.policy === undefined ? new Node(key, value) : new TinyLfuNode(key, value)

@@ -87,22 +87,37 @@ const effectCache = (w: Workload) =>
     lookup: (key: number) => Effect.succeed(key)
   })
 
-const contenders = (w: Workload) => [
-  {
-    name: "LruCache",
-    run: () =>
-      Effect.runPromise(
-        Effect.scoped(
-          Effect.flatMap(LruCache.make<number, number>({ capacity: w.capacity }), (cache) =>
-            loop(
-              w,
-              (key) => cache.get(key),
-              (key, value) => cache.set(key, value)
-            )
-          )
+const service = (w: Workload, policy: "lru" | "w-tinylfu") => () =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(LruCache.make<number, number>({ capacity: w.capacity, policy }), (cache) =>
+        loop(
+          w,
+          (key) => cache.get(key),
+          (key, value) => cache.set(key, value)
         )
       )
-  },
+    )
+  )
+
+const pure = (w: Workload, policy: "lru" | "w-tinylfu") => async () => {
+  let lru = Lru.empty<number, number>(w.capacity, { policy })
+  for (let i = 0; i < w.keys.length; i++) {
+    const key = w.keys[i]!
+    if (w.reads[i]) {
+      const [found, next] = Lru.get(lru, key, 0)
+      lru = next
+      if (Option.isNone(found)) lru = Lru.set(lru, key, key, 0)[1]
+    } else {
+      lru = Lru.set(lru, key, key, 0)[1]
+    }
+  }
+  return w.keys.length
+}
+
+const contenders = (w: Workload) => [
+  { name: "LruCache", run: service(w, "lru") },
+  { name: "LruCache (w-tinylfu)", run: service(w, "w-tinylfu") },
   {
     name: "lru-cache in Effect.sync",
     run: () => {
@@ -143,23 +158,8 @@ const contenders = (w: Workload) => [
         )
       )
   },
-  {
-    name: "Lru (pure, no Effect)",
-    run: async () => {
-      let lru = Lru.empty<number, number>(w.capacity)
-      for (let i = 0; i < w.keys.length; i++) {
-        const key = w.keys[i]!
-        if (w.reads[i]) {
-          const [found, next] = Lru.get(lru, key, 0)
-          lru = next
-          if (Option.isNone(found)) lru = Lru.set(lru, key, key, 0)[1]
-        } else {
-          lru = Lru.set(lru, key, key, 0)[1]
-        }
-      }
-      return w.keys.length
-    }
-  }
+  { name: "Lru (pure, no Effect)", run: pure(w, "lru") },
+  { name: "Lru (pure, no Effect, w-tinylfu)", run: pure(w, "w-tinylfu") }
 ]
 
 export const run = async (): Promise<void> => {

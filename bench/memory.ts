@@ -20,10 +20,15 @@ const collect = (): number => {
   return process.memoryUsage().heapUsed
 }
 
-/** Bytes per entry that `fill` holds on to: the heap after minus the heap before. */
-const measure = async (fill: () => Promise<unknown>): Promise<number> => {
+/**
+ * Bytes per entry that `fill` holds on to: the heap after minus the heap before. A small fill
+ * first, so that what the first run of code leaves on the heap once (compiled code, feedback,
+ * module state) is not counted per entry.
+ */
+const measure = async (fill: (entries: number) => Promise<unknown>): Promise<number> => {
+  await fill(1000)
   const before = collect()
-  const held = await fill()
+  const held = await fill(entries)
   const after = collect()
   // Keep `held` reachable until the second measurement.
   if (held === undefined) throw new Error("nothing held")
@@ -40,15 +45,23 @@ export const run = async (): Promise<void> => {
   const results: Array<[string, number]> = []
   results.push([
     "Lru (pure)",
-    await measure(async () => {
+    await measure(async (entries) => {
       let lru = Lru.empty<number, string>(entries)
       for (let i = 0; i < entries; i++) lru = Lru.set(lru, i, value(i), 0)[1]
       return lru
     })
   ])
   results.push([
+    "Lru (pure, w-tinylfu)",
+    await measure(async (entries) => {
+      let lru = Lru.empty<number, string>(entries, { policy: "w-tinylfu" })
+      for (let i = 0; i < entries; i++) lru = Lru.set(lru, i, value(i), 0)[1]
+      return lru
+    })
+  ])
+  results.push([
     "LruCache",
-    await measure(() =>
+    await measure((entries) =>
       Effect.runPromise(
         Effect.gen(function* () {
           const cache = yield* LruCache.make<number, string>({ capacity: entries })
@@ -59,8 +72,20 @@ export const run = async (): Promise<void> => {
     )
   ])
   results.push([
+    "LruCache (w-tinylfu)",
+    await measure((entries) =>
+      Effect.runPromise(
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make<number, string>({ capacity: entries, policy: "w-tinylfu" })
+          for (let i = 0; i < entries; i++) yield* cache.set(i, value(i))
+          return cache
+        }).pipe(Effect.scoped)
+      )
+    )
+  ])
+  results.push([
     "lru-cache",
-    await measure(async () => {
+    await measure(async (entries) => {
       const cache = new LRUCache<number, string>({ max: entries })
       for (let i = 0; i < entries; i++) cache.set(i, value(i))
       return cache
@@ -68,7 +93,7 @@ export const run = async (): Promise<void> => {
   ])
   results.push([
     "effect Cache",
-    await measure(() =>
+    await measure((entries) =>
       Effect.runPromise(
         Effect.gen(function* () {
           const cache = yield* Cache.make({

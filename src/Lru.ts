@@ -14,6 +14,8 @@
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
+import type { Inspectable } from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Types from "effect/Types"
@@ -32,12 +34,15 @@ export const TypeId: unique symbol = internal.TypeId
 export type TypeId = typeof TypeId
 
 /**
- * An immutable LRU cache value with per-entry time to live.
+ * An immutable LRU cache value with per-entry time to live. Its `toJSON` (and so `toString` and
+ * Node's `inspect`) shows `{ _id: "Lru", capacity, policy, entries }`, the stored entries most
+ * recently used first, each `{ key, value }` plus `expiresAt` (epoch milliseconds) when it has an
+ * expiry. A value has no clock: an entry past its expiry is shown until an operation removes it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Lru<in out K, in out V> extends Pipeable {
+export interface Lru<in out K, in out V> extends Pipeable, Inspectable {
   readonly [TypeId]: {
     readonly _K: Types.Invariant<K>
     readonly _V: Types.Invariant<V>
@@ -131,8 +136,10 @@ export const empty: <K, V>(capacity: number, options?: Options) => Lru<K, V> = i
  * @since 0.1.0
  * @category getters
  */
-export const get: <K, V>(self: Lru<K, V>, key: K, now: number) => readonly [Option.Option<V>, Lru<K, V>] =
-  internal.get
+export const get: {
+  <K>(key: K, now: number): <V>(self: Lru<K, V>) => readonly [Option.Option<V>, Lru<K, V>]
+  <K, V>(self: Lru<K, V>, key: K, now: number): readonly [Option.Option<V>, Lru<K, V>]
+} = dual(3, internal.get)
 
 /**
  * Inserts or replaces `key` at time `now`; the key becomes the most recently used and its time to
@@ -143,13 +150,23 @@ export const get: <K, V>(self: Lru<K, V>, key: K, now: number) => readonly [Opti
  * @since 0.1.0
  * @category combinators
  */
-export const set: <K, V>(
-  self: Lru<K, V>,
-  key: K,
-  value: V,
-  now: number,
-  timeToLive?: Duration.DurationInput
-) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.set
+export const set: {
+  // Data-first first, unlike the other duals: `set(lru, key, value, now)` also fits the data-last
+  // form (with `K` the `Lru` type and `now` the time to live), and TypeScript takes the first fit.
+  <K, V>(
+    self: Lru<K, V>,
+    key: K,
+    value: V,
+    now: number,
+    timeToLive?: Duration.DurationInput
+  ): readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+  <K, V>(
+    key: K,
+    value: V,
+    now: number,
+    timeToLive?: Duration.DurationInput
+  ): (self: Lru<K, V>) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+} = dual((args) => internal.isLru(args[0]), internal.set)
 
 /**
  * Like {@link set}, with the expiry given as an absolute time in epoch milliseconds (`Infinity`:
@@ -158,13 +175,21 @@ export const set: <K, V>(
  * @since 0.1.0
  * @category combinators
  */
-export const setExpiresAt: <K, V>(
-  self: Lru<K, V>,
-  key: K,
-  value: V,
-  now: number,
-  expiresAt: number
-) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.setExpiresAt
+export const setExpiresAt: {
+  <K, V>(
+    key: K,
+    value: V,
+    now: number,
+    expiresAt: number
+  ): (self: Lru<K, V>) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+  <K, V>(
+    self: Lru<K, V>,
+    key: K,
+    value: V,
+    now: number,
+    expiresAt: number
+  ): readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+} = dual(5, internal.setExpiresAt)
 
 /**
  * Removes `key`. The removal has cause `"deleted"` when the entry was live, `"expired"` when it had
@@ -173,11 +198,10 @@ export const setExpiresAt: <K, V>(
  * @since 0.1.0
  * @category combinators
  */
-export const remove: <K, V>(
-  self: Lru<K, V>,
-  key: K,
-  now: number
-) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.remove
+export const remove: {
+  <K>(key: K, now: number): <V>(self: Lru<K, V>) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+  <K, V>(self: Lru<K, V>, key: K, now: number): readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+} = dual(3, internal.remove)
 
 /**
  * Removes every entry: live ones with cause `"cleared"`, expired ones with cause `"expired"`.
@@ -185,10 +209,10 @@ export const remove: <K, V>(
  * @since 0.1.0
  * @category combinators
  */
-export const clear: <K, V>(
-  self: Lru<K, V>,
-  now: number
-) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.clear
+export const clear: {
+  (now: number): <K, V>(self: Lru<K, V>) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+  <K, V>(self: Lru<K, V>, now: number): readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+} = dual(2, internal.clear)
 
 /**
  * Removes every entry expired at `now`, soonest expiry first.
@@ -196,10 +220,10 @@ export const clear: <K, V>(
  * @since 0.1.0
  * @category combinators
  */
-export const removeExpired: <K, V>(
-  self: Lru<K, V>,
-  now: number
-) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>] = internal.removeExpired
+export const removeExpired: {
+  (now: number): <K, V>(self: Lru<K, V>) => readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+  <K, V>(self: Lru<K, V>, now: number): readonly [ReadonlyArray<Removal<K, V>>, Lru<K, V>]
+} = dual(2, internal.removeExpired)
 
 /**
  * The live value of `key`, touching neither recency nor counters.
@@ -207,7 +231,10 @@ export const removeExpired: <K, V>(
  * @since 0.1.0
  * @category getters
  */
-export const peek: <K, V>(self: Lru<K, V>, key: K, now: number) => Option.Option<V> = internal.peek
+export const peek: {
+  <K>(key: K, now: number): <V>(self: Lru<K, V>) => Option.Option<V>
+  <K, V>(self: Lru<K, V>, key: K, now: number): Option.Option<V>
+} = dual(3, internal.peek)
 
 /**
  * Whether `key` has a live entry, touching neither recency nor counters.
@@ -215,7 +242,10 @@ export const peek: <K, V>(self: Lru<K, V>, key: K, now: number) => Option.Option
  * @since 0.1.0
  * @category getters
  */
-export const has: <K, V>(self: Lru<K, V>, key: K, now: number) => boolean = internal.has
+export const has: {
+  <K>(key: K, now: number): <V>(self: Lru<K, V>) => boolean
+  <K, V>(self: Lru<K, V>, key: K, now: number): boolean
+} = dual(3, internal.has)
 
 /**
  * Time left before `key` expires: `Duration.infinity` for an entry without expiry, `None` when
@@ -224,8 +254,10 @@ export const has: <K, V>(self: Lru<K, V>, key: K, now: number) => boolean = inte
  * @since 0.1.0
  * @category getters
  */
-export const remainingTtl: <K, V>(self: Lru<K, V>, key: K, now: number) => Option.Option<Duration.Duration> =
-  internal.remainingTtl
+export const remainingTtl: {
+  <K>(key: K, now: number): <V>(self: Lru<K, V>) => Option.Option<Duration.Duration>
+  <K, V>(self: Lru<K, V>, key: K, now: number): Option.Option<Duration.Duration>
+} = dual(3, internal.remainingTtl)
 
 /**
  * The number of live entries at `now`.
@@ -233,7 +265,10 @@ export const remainingTtl: <K, V>(self: Lru<K, V>, key: K, now: number) => Optio
  * @since 0.1.0
  * @category getters
  */
-export const size: <K, V>(self: Lru<K, V>, now: number) => number = internal.size
+export const size: {
+  (now: number): <K, V>(self: Lru<K, V>) => number
+  <K, V>(self: Lru<K, V>, now: number): number
+} = dual(2, internal.size)
 
 /**
  * Live keys at `now`, most recently used first.
@@ -241,7 +276,10 @@ export const size: <K, V>(self: Lru<K, V>, now: number) => number = internal.siz
  * @since 0.1.0
  * @category getters
  */
-export const keys: <K, V>(self: Lru<K, V>, now: number) => Array<K> = internal.keys
+export const keys: {
+  (now: number): <K, V>(self: Lru<K, V>) => Array<K>
+  <K, V>(self: Lru<K, V>, now: number): Array<K>
+} = dual(2, internal.keys)
 
 /**
  * Live values at `now`, most recently used first.
@@ -249,7 +287,10 @@ export const keys: <K, V>(self: Lru<K, V>, now: number) => Array<K> = internal.k
  * @since 0.1.0
  * @category getters
  */
-export const values: <K, V>(self: Lru<K, V>, now: number) => Array<V> = internal.values
+export const values: {
+  (now: number): <K, V>(self: Lru<K, V>) => Array<V>
+  <K, V>(self: Lru<K, V>, now: number): Array<V>
+} = dual(2, internal.values)
 
 /**
  * Live entries at `now`, most recently used first.
@@ -257,7 +298,10 @@ export const values: <K, V>(self: Lru<K, V>, now: number) => Array<V> = internal
  * @since 0.1.0
  * @category getters
  */
-export const entries: <K, V>(self: Lru<K, V>, now: number) => Array<readonly [K, V]> = internal.entries
+export const entries: {
+  (now: number): <K, V>(self: Lru<K, V>) => Array<readonly [K, V]>
+  <K, V>(self: Lru<K, V>, now: number): Array<readonly [K, V]>
+} = dual(2, internal.entries)
 
 /**
  * Live entries at `now` with their absolute expiry (`Infinity`: never), least recently used first:
@@ -266,10 +310,15 @@ export const entries: <K, V>(self: Lru<K, V>, now: number) => Array<readonly [K,
  * @since 0.1.0
  * @category getters
  */
-export const toPersisted: <K, V>(
-  self: Lru<K, V>,
-  now: number
-) => Array<{ readonly key: K; readonly value: V; readonly expiresAt: number }> = internal.toPersisted
+export const toPersisted: {
+  (
+    now: number
+  ): <K, V>(self: Lru<K, V>) => Array<{ readonly key: K; readonly value: V; readonly expiresAt: number }>
+  <K, V>(
+    self: Lru<K, V>,
+    now: number
+  ): Array<{ readonly key: K; readonly value: V; readonly expiresAt: number }>
+} = dual(2, internal.toPersisted)
 
 /**
  * Checks the invariants of a version: the hash index, the recency list and the expiry heap agree,

@@ -348,6 +348,93 @@ describe("Lru", () => {
       expect(show(Lru.peek(lru, b, 0))).toEqual({ some: "b" })
     })
   })
+
+  describe("data-last forms", () => {
+    /** The same value for each form: a (expiring at 10), b, c, d (evicts a), most recent first. */
+    const sample = (): Lru.Lru<string, number> => {
+      let lru = Lru.empty<string, number>(3)
+      ;[, lru] = Lru.set(lru, "a", 1, 0, Duration.millis(10))
+      ;[, lru] = Lru.set(lru, "b", 2, 0)
+      ;[, lru] = Lru.setExpiresAt(lru, "c", 3, 0, 20)
+      return lru
+    }
+
+    it("every operation answers the same data-first and data-last", () => {
+      const answers = (lru: Lru.Lru<string, number>) => ({ keys: Lru.keys(lru, 5), valid: Lru.isValid(lru) })
+      const [r1, l1] = Lru.set(sample(), "d", 4, 5, Duration.millis(1))
+      const [r2, l2] = Lru.set("d", 4, 5, Duration.millis(1))(sample())
+      expect([r2, answers(l2)]).toEqual([r1, answers(l1)])
+      const [r3, l3] = Lru.set(sample(), "d", 4, 5)
+      const [r4, l4] = Lru.set("d", 4, 5)(sample())
+      expect([r4, answers(l4)]).toEqual([r3, answers(l3)])
+      expect(Lru.setExpiresAt("d", 4, 5, 50)(sample())[0]).toEqual(
+        Lru.setExpiresAt(sample(), "d", 4, 5, 50)[0]
+      )
+      expect(show(Lru.get("a", 5)(sample())[0])).toEqual(show(Lru.get(sample(), "a", 5)[0]))
+      expect(Lru.remove("b", 5)(sample())[0]).toEqual(Lru.remove(sample(), "b", 5)[0])
+      expect(Lru.clear(15)(sample())[0]).toEqual(Lru.clear(sample(), 15)[0])
+      expect(Lru.removeExpired(15)(sample())[0]).toEqual(Lru.removeExpired(sample(), 15)[0])
+      expect(show(Lru.peek("c", 5)(sample()))).toEqual(show(Lru.peek(sample(), "c", 5)))
+      expect(Lru.has("a", 15)(sample())).toBe(Lru.has(sample(), "a", 15))
+      expect(millis(Lru.remainingTtl("c", 5)(sample()))).toEqual(millis(Lru.remainingTtl(sample(), "c", 5)))
+      expect(Lru.size(15)(sample())).toBe(Lru.size(sample(), 15))
+      expect(Lru.keys(5)(sample())).toEqual(Lru.keys(sample(), 5))
+      expect(Lru.values(5)(sample())).toEqual(Lru.values(sample(), 5))
+      expect(Lru.entries(5)(sample())).toEqual(Lru.entries(sample(), 5))
+      expect(Lru.toPersisted(5)(sample())).toEqual(Lru.toPersisted(sample(), 5))
+      // The answers themselves, so that two forms broken alike do not pass.
+      expect(Lru.keys(sample(), 15)).toEqual(["c", "b"])
+      expect(Lru.removeExpired(sample(), 15)[0]).toEqual([{ key: "a", value: 1, cause: "expired" }])
+    })
+
+    it("pipe chains data-last operations", () => {
+      const [removed, lru] = Lru.empty<string, number>(2).pipe(
+        Lru.set("a", 1, 0),
+        ([, lru]) => lru.pipe(Lru.set("b", 2, 0)),
+        ([, lru]) => lru.pipe(Lru.get("a", 0)),
+        ([, lru]) => lru.pipe(Lru.set("c", 3, 0))
+      )
+      expect(removed).toEqual([{ key: "b", value: 2, cause: "evicted" }])
+      expect(lru.pipe(Lru.keys(0))).toEqual(["c", "a"])
+    })
+  })
+
+  describe("inspection", () => {
+    it("toJSON shows the capacity, the policy and the stored entries, most recent first", () => {
+      let lru = Lru.empty<string, number>(3)
+      ;[, lru] = Lru.set(lru, "a", 1, 0)
+      ;[, lru] = Lru.set(lru, "b", 2, 100, Duration.seconds(1))
+      expect(lru.toJSON()).toEqual({
+        _id: "Lru",
+        capacity: 3,
+        policy: "lru",
+        entries: [
+          { key: "b", value: 2, expiresAt: 1100 },
+          { key: "a", value: 1 }
+        ]
+      })
+      expect(Lru.empty<string, number>(5, { policy: "w-tinylfu" }).toJSON()).toEqual({
+        _id: "Lru",
+        capacity: 5,
+        policy: "w-tinylfu",
+        entries: []
+      })
+    })
+
+    it("an old version shows its own entries, and structured keys and values show as JSON", () => {
+      const key = Data.struct({ id: 1 })
+      const [, first] = Lru.set(Lru.empty<typeof key, Option.Option<number>>(2), key, Option.some(1), 0)
+      const [, second] = Lru.set(first, Data.struct({ id: 2 }), Option.none(), 0)
+      expect(second.toJSON()).toMatchObject({ entries: [{ key: { id: 2 } }, { key: { id: 1 } }] })
+      expect(first.toJSON()).toEqual({
+        _id: "Lru",
+        capacity: 2,
+        policy: "lru",
+        entries: [{ key: { id: 1 }, value: { _id: "Option", _tag: "Some", value: 1 } }]
+      })
+      expect(String(first)).toBe(JSON.stringify(first.toJSON(), null, 2))
+    })
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     const backend = this.backend
     if (backend === undefined) {
       this.supersede(key)
-      const next = lru.setAt(state, key, value, now, expiresAt)
+      const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
       this.publish(state, next)
       this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
@@ -96,7 +96,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
       prepared = encoded.right
     }
     this.supersede(key)
-    const next = lru.setAt(state, key, value, now, expiresAt)
+    const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
     this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
@@ -109,7 +109,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
       return Ref.modify(this.state, (state) => {
         const now = this.now(state, timeToLive)
         this.supersede(key)
-        const next = lru.setAt(state, key, value, now, now + timeToLive)
+        const next = lru.setExpiresAtNext(state, key, value, now, now + timeToLive)
         this.publish(state, next)
         this.rearm(now + timeToLive)
         return [undefined, next]

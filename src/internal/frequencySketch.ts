@@ -135,7 +135,8 @@ export class FrequencySketch {
 
   private add(word: number, j: number, delta: number): void {
     const index = 2 * word + (j >>> 3)
-    this.table[index] = this.table[index]! + delta * 2 ** ((j & 7) << 2)
+    // No carry: a counter is below 15 when it is incremented, above 0 when it is decremented.
+    this.table[index] = this.table[index]! + (delta << ((j & 7) << 2))
   }
 
   /**

@@ -83,7 +83,7 @@ export const sketchHash = (key: unknown, structural: boolean, structuralHash: nu
 const PLACE = 4
 /** A number: its index in `registers`, and its old value. */
 const REGISTER = 5
-/** Undoes a sketch increment: the hash, and which counters. */
+/** Undoes a sketch increment and its count in `ADDITIONS`: the hash, and which counters. */
 const DECREMENT = 6
 /** Redoes it. */
 const INCREMENT = 7
@@ -195,12 +195,11 @@ export class TinyLfu {
   private increment(hash: number): void {
     const changed = this.sketch.increment(hash)
     if (changed === 0) return
+    // One record for both: undoing the increment also takes the addition back (and redoing it
+    // counts it again), so the count of additions, changed on every access, needs no record of its own.
     this.record(DECREMENT, undefined, hash, changed)
-    const additions = this.registers[ADDITIONS]! + 1
-    if (additions !== this.sketch.period) {
-      this.set(ADDITIONS, additions)
-      return
-    }
+    const additions = ++this.registers[ADDITIONS]!
+    if (additions !== this.sketch.period) return
     const old = this.sketch.table
     const odd = this.sketch.halve()
     this.record(TABLE, undefined, old, 0)
@@ -409,10 +408,12 @@ export class TinyLfu {
       }
       case DECREMENT:
         this.sketch.decrement(records.args[i] as number, records.expiries[i]!)
+        this.registers[ADDITIONS]--
         records.ops[i] = INCREMENT
         return
       case INCREMENT:
         this.sketch.incrementCounters(records.args[i] as number, records.expiries[i]!)
+        this.registers[ADDITIONS]++
         records.ops[i] = DECREMENT
         return
       case TABLE: {

@@ -125,7 +125,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
 
   protected setLocal(encoded: string, key: K, value: V, expiresIn: number): Effect.Effect<void> {
     return this.change(
-      (state, now) => [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)],
+      (state, now) => [undefined, lru.setExpiresAtNext(state, encoded, { key, value }, now, now + expiresIn)],
       expiresIn
     )
   }
@@ -150,7 +150,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     return this.change(
       (state, now) =>
         epoch === this.epoch && this.trusted
-          ? [undefined, lru.setAt(state, encoded, { key, value }, now, now + expiresIn)]
+          ? [undefined, lru.setExpiresAtNext(state, encoded, { key, value }, now, now + expiresIn)]
           : [undefined, state],
       expiresIn
     )

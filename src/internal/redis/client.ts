@@ -65,7 +65,8 @@ interface Scripts {
     lockMillis: number,
     readValue: "1" | "0"
   ): Promise<[Buffer, number] | Buffer | 0 | 1>
-  releaseLock(key: string, token: string): Promise<number>
+  /** Also the compare-and-delete of a value (`invalidateWhen`): the bytes it was read with. */
+  releaseLock(key: string, token: string | Buffer): Promise<number>
   renewLock(key: string, token: string, millis: number): Promise<number>
 }
 

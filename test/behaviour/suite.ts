@@ -127,6 +127,8 @@ type Op =
   | { readonly op: "get" | "peek" | "has" | "remainingTtl" | "delete"; readonly key: number }
   | { readonly op: "clear" | "entries" | "size" | "stats" | "reopen" | "crash" }
   | { readonly op: "advance"; readonly ms: number }
+  /** Removes the entries of `keys`, and those of odd values if `odd`. */
+  | { readonly op: "invalidateWhen"; readonly keys: ReadonlyArray<number>; readonly odd: boolean }
 
 interface Scenario {
   readonly capacity: number
@@ -166,6 +168,14 @@ const scenarioArb = (backend: Backend, crashes: boolean, maxLength: number): fc.
     },
     { arbitrary: fc.record({ op: fc.constant("delete" as const), key }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant("clear" as const) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        op: fc.constant("invalidateWhen" as const),
+        keys: fc.uniqueArray(key, { maxLength: 3 }),
+        odd: fc.boolean()
+      }),
+      weight: 2
+    },
     {
       arbitrary: fc.record({ op: fc.constantFrom("entries" as const, "size" as const, "stats" as const) }),
       weight: 2
@@ -323,6 +333,22 @@ const run = (door: Door, backend: Backend, scenario: Scenario, logs: Array<strin
           yield* handle.cache.clear
           ;[, model] = M.clear(model, now)
           break
+        case "invalidateWhen": {
+          const chosen = op.keys.map((i) => KEYS[i]!)
+          const storedChosen = chosen.map(stored)
+          const odd = (value: number) => op.odd && value % 2 === 1
+          const removed = yield* handle.cache.invalidateWhen(
+            (k, v) => storedChosen.some((c) => M.sameKey(c, k)) || odd(handle.storedValue(v) as number)
+          )
+          let removals: ReadonlyArray<M.Removal<Key, number>>
+          ;[removals, model] = M.invalidateWhen(
+            model,
+            (k, v) => chosen.some((c) => M.sameKey(c, k)) || odd(v),
+            now
+          )
+          expect(removed, step).toBe(removals.length)
+          break
+        }
         case "entries":
           // Reads of the whole cache first remove the expired entries (counted as expirations).
           ;[, model] = M.removeExpired(model, now)

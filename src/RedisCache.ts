@@ -129,7 +129,7 @@ export interface RedisCacheStats extends CacheStats {
  * - `set`, `delete`, `clear`: Redis (and an invalidation of the other instances' L1), then L1.
  * - `invalidateWhen`: scans the prefix in Redis, decodes keys and values, and deletes each match
  *   unless its value changed since it was read (a compare-and-delete, so a newer value another
- *   instance wrote in between stays), publishes an invalidation per key deleted, then removes the
+ *   instance wrote in between stays) and publishes its invalidation in the same step, then removes the
  *   matches from L1. It answers how many keys it deleted in Redis. It is not atomic across
  *   instances: one reading during the scan may see some matches gone and others not yet. Values
  *   that do not decode are left alone. Linear in the size of the prefix, as `keys`.

@@ -16,8 +16,16 @@ import {
 import * as fc from "fast-check"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
-import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis/client.js"
+import {
+  type Commands,
+  connect,
+  describeConnection,
+  firstConnect,
+  normalizeUrl,
+  sanitizeCause
+} from "../src/internal/redis/client.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncoding.js"
+import * as scan from "../src/internal/redis/scan.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
@@ -1152,6 +1160,42 @@ describe.skipIf(!available)("RedisCache", () => {
       expect(yield* a.get("k")).toEqual(Option.some("new"))
       expect(yield* b.get("k")).toEqual(Option.some("new"))
       expect(yield* a.stats).toMatchObject({ loadSuccesses: 1, loadFailures: 1 })
+    })
+  )
+
+  live("invalidateWhen's compare-and-delete keeps a value written after the scan read the key", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("compare-and-delete")
+      const cache = yield* make<string, string>(prefix)
+      const connection = { connection: { path: server.socket }, secrets: [] }
+      const open = (role: string) =>
+        Effect.flatMap(connect(connection, role), (client) =>
+          Effect.as(firstConnect(client, connection), client)
+        )
+      const client = yield* open("test")
+      const commands: Commands = { client, command: (_method, run) => Effect.promise(run) }
+      const redisKey = keyPrefix(prefix) + Either.getOrThrow(encodeKey("k"))
+      const read = Effect.promise(() => client.getBuffer(redisKey))
+      yield* cache.set("k", "old")
+      const old = (yield* read)!
+      yield* cache.set("k", "new")
+      const listener = yield* open("listener")
+      const heard: Array<string> = []
+      listener.on("message", (_channel: string, message: string) => heard.push(message))
+      yield* Effect.promise(() => listener.subscribe(`${prefix}invalidations`))
+      const deleteIfStill = (bytes: Buffer, message: string) =>
+        scan.deleteUnchanged(commands, "test", [[redisKey, bytes]], `${prefix}invalidations`, () => message)
+      expect(yield* deleteIfStill(old, "first")).toEqual([])
+      expect(yield* cache.get("k")).toEqual(Option.some("new"))
+      expect(yield* deleteIfStill((yield* read)!, "second")).toEqual([redisKey])
+      expect(yield* read).toBe(null)
+      // The invalidation goes out with a deletion only: messages arrive in order, "first" would be first.
+      expect(
+        yield* eventually(
+          Effect.sync(() => [...heard]),
+          (messages) => messages.length > 0
+        )
+      ).toEqual(["second"])
     })
   )
 })

@@ -350,22 +350,15 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     const method = "invalidateWhen"
     const remote = Effect.flatMap(this.scanDecoded(method), (entries) => {
       const matching = entries.filter((entry) => predicate(entry.key, entry.value))
-      return Effect.flatMap(
+      return Effect.map(
         scan.deleteUnchanged(
           this,
           method,
-          matching.map((entry) => [entry.redisKey, entry.bytes] as const)
+          matching.map((entry) => [entry.redisKey, entry.bytes] as const),
+          this.channels.invalidations,
+          (redisKey) => this.message("d", this.encodedOf(redisKey))
         ),
-        (deleted) => {
-          const encoded = deleted.map((redisKey) => redisKey.slice(this.keyPrefix.length))
-          if (encoded.length === 0) return Effect.succeed(encoded)
-          // Sent at once on the one connection: one round trip for all of them.
-          const publishAll = () =>
-            Promise.all(
-              encoded.map((key) => this.client.publish(this.channels.invalidations, this.message("d", key)))
-            )
-          return Effect.as(this.command(method, publishAll), encoded)
-        }
+        (deleted) => deleted.map((redisKey) => this.encodedOf(redisKey))
       )
     })
     return this.written(
@@ -444,6 +437,11 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
       Effect.map(this.scanKeys("size"), (keys) => keys.length),
       this.read((state, now) => lru.size(state, now))
     )
+  }
+
+  /** The encoded cache key of a Redis key under the prefix. */
+  private encodedOf(redisKey: string): string {
+    return redisKey.slice(this.keyPrefix.length)
   }
 
   /** The cache key of a Redis key under the prefix; `None` for a key this cache did not write. */

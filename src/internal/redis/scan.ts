@@ -65,19 +65,24 @@ export const unlinkAll = (
 
 /**
  * Deletes each of `entries` (Redis key, value as read) unless its value has changed since it was
- * read, in batches of one round trip; answers the keys deleted. A key another instance wrote in
- * between keeps that newer value.
+ * read, publishing the invalidation `messageOf` gives its key on `channel` in the same step, in
+ * batches of one round trip; answers the keys deleted. A key another instance wrote in between
+ * keeps that newer value.
  */
 export const deleteUnchanged = (
   commands: Commands,
   method: string,
-  entries: ReadonlyArray<readonly [string, Buffer]>
+  entries: ReadonlyArray<readonly [string, Buffer]>,
+  channel: string,
+  messageOf: (key: string) => string
 ): Effect.Effect<ReadonlyArray<string>, RedisError> =>
   Effect.map(
     Effect.forEach(chunks(entries, MGET_BATCH), (batch) =>
       Effect.map(
         commands.command(method, () =>
-          Promise.all(batch.map(([key, bytes]) => commands.client.releaseLock(key, bytes)))
+          Promise.all(
+            batch.map(([key, bytes]) => commands.client.deleteUnchanged(key, bytes, channel, messageOf(key)))
+          )
         ),
         (deleted) => batch.flatMap(([key], i) => (deleted[i] === 1 ? [key] : []))
       )

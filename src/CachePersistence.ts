@@ -175,6 +175,12 @@ export interface Backend<K, V, E> {
    * left), as `recordSet` does. Expiry is not recorded: the persisted `expiresAt` says it all.
    */
   readonly recordDelete: (key: K) => Effect.Effect<void, E>
+  /**
+   * Records the removal of several keys at once (what one `invalidateWhen` removed), as
+   * `recordSet` does: all of them must survive a crash, or none. Optional: a backend without it
+   * gets one `recordDelete` per key, in the same step, which a crash may cut between two keys.
+   */
+  readonly recordDeleteMany?: (keys: ReadonlyArray<K>) => Effect.Effect<void, E>
   /** Records a clear, as `recordSet` does. */
   readonly recordClear: () => Effect.Effect<void, E>
 }

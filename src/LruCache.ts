@@ -138,6 +138,44 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   readonly peek: (key: K) => Effect.Effect<Option.Option<V>>
   /** Removes `key`; true iff a live entry was removed. */
   readonly delete: (key: K) => Effect.Effect<boolean, E>
+  /**
+   * Recomputes `key` in the background of its readers: they keep getting the old value (if it is
+   * live) until the new one is stored, in one step, with the time to live of `options` (as
+   * `getOrCompute`'s). A failure leaves the old value in place and counts a load failure.
+   *
+   * The computation runs in the cache's scope, as `getOrCompute`'s do, and shares their single
+   * flight: if a computation of `key` is already running (a `getOrCompute` or another `refresh`),
+   * the call joins it rather than starting another. Like effect's `Cache.refresh`, the effect
+   * completes once the refresh has landed, and fails with the computation's failure. To not wait,
+   * fork it: interrupting the caller does not stop the computation. A write of `key` while it runs
+   * (set, delete, clear, invalidateWhen) is newer, and the refresh then stores nothing. A refresh
+   * counts neither a hit nor a miss, and works on a key without a value too (it then stores one).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { LruCache } from "effect-lru-cache"
+   *
+   * declare const cache: LruCache.LruCache<string, number>
+   * declare const fetchPrice: (symbol: string) => Effect.Effect<number>
+   *
+   * // Readers keep the old price until the new one lands; this fiber does not wait for it.
+   * const refreshed = Effect.fork(cache.refresh("ACME", fetchPrice("ACME")))
+   * ```
+   */
+  readonly refresh: <E2, R>(
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options?: ComputeOptions<V, E2>
+  ) => Effect.Effect<void, E | E2 | RecursiveComputation, R>
+  /**
+   * Removes, in one atomic step, every live entry for which `predicate` holds, and answers how many
+   * it removed. Each removal is published as a `"deleted"` event, one per key. Computations of
+   * `getOrCompute` and `refresh` running for a removed key are superseded, as a `delete` would. With
+   * persistence, the removals are journaled as one record: a crash keeps all of them or none. A
+   * predicate that throws removes nothing, and the call dies with what it threw.
+   */
+  readonly invalidateWhen: (predicate: (key: K, value: V) => boolean) => Effect.Effect<number, E>
   /** Removes every entry. */
   readonly clear: Effect.Effect<void, E>
   /**

@@ -127,6 +127,15 @@ export interface RedisCacheStats extends CacheStats {
  * Which operations see what:
  * - `get`, `getOrCompute`, `has`, `peek`, `remainingTtl`: L1, then Redis.
  * - `set`, `delete`, `clear`: Redis (and an invalidation of the other instances' L1), then L1.
+ * - `invalidateWhen`: scans the prefix in Redis, decodes keys and values, and deletes each match
+ *   unless its value changed since it was read (a compare-and-delete, so a newer value another
+ *   instance wrote in between stays) and publishes its invalidation in the same step, then removes the
+ *   matches from L1. It answers how many keys it deleted in Redis. It is not atomic across
+ *   instances: one reading during the scan may see some matches gone and others not yet. Values
+ *   that do not decode are left alone. Linear in the size of the prefix, as `keys`.
+ * - `refresh`: single flight with this instance's `getOrCompute` of the key, but takes no lock in
+ *   Redis: two instances refreshing one key may both compute, the last to store wins. The old value
+ *   stays in Redis and in L1 until the new one is stored.
  * - `size`, `keys`, `values`, `entries`: all of the prefix in Redis (`SCAN`, linear in its size), in
  *   Redis' order rather than by recency; a non-string key comes back rebuilt from its encoding.
  * - `stats`: counted in this process; `size`, `evictions` and `expirations` are those of L1.

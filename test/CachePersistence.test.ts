@@ -1190,3 +1190,53 @@ describe("invalid options", () => {
     })
   )
 })
+
+describe("the delete-many record", () => {
+  const header = journal.encodeHeader(journal.JOURNAL_MAGIC, 0)
+  const visit = (bytes: Uint8Array) => {
+    const visited: Array<string> = []
+    const result = journal.scan(bytes, journal.JOURNAL_MAGIC, {
+      set: (key) => visited.push(`set ${Buffer.from(key).toString("hex")}`),
+      delete: (key) => visited.push(`delete ${Buffer.from(key).toString("hex")}`),
+      clear: () => visited.push("clear")
+    })
+    return { visited, result }
+  }
+
+  it("deletes each of its keys, in order; cut anywhere, it deletes none of them", () => {
+    const many = journal.encodeDeleteMany([new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])])
+    const set = journal.encodeSet(new Uint8Array([9]), new Uint8Array([8]), Infinity)
+    const whole = concat([header, set, many])
+    const { result, visited } = visit(whole)
+    expect(result.stop).toBe("eof")
+    expect(result.records).toBe(2)
+    expect(visited).toEqual(["set 09", "delete 0102", "delete ", "delete 03"])
+    for (let cut = header.length + set.length + 1; cut < whole.length; cut++) {
+      const torn = visit(whole.subarray(0, cut))
+      expect({ cut, stop: torn.result.stop, visited: torn.visited }).toEqual({
+        cut,
+        stop: "torn",
+        visited: ["set 09"]
+      })
+    }
+  })
+
+  it("one whose key count disagrees with its keys is damage, described as such", () => {
+    const many = journal.encodeDeleteMany([new Uint8Array([1]), new Uint8Array([2])])
+    // Claims three keys; the checksum is made right again, so that only the count is wrong.
+    const body = many.slice(8)
+    new DataView(body.buffer).setUint32(1, 3, true)
+    const framed = new Uint8Array(many.length)
+    const view = new DataView(framed.buffer)
+    view.setUint32(0, body.length, true)
+    view.setUint32(4, journal.crc32(body), true)
+    framed.set(body, 8)
+    const bytes = concat([header, framed])
+    const { result, visited } = visit(bytes)
+    expect(result.stop).not.toBe("eof")
+    expect(visited).toEqual([])
+    expect(journal.describeStop(bytes, journal.JOURNAL_MAGIC, result)).toBe(
+      "a delete-many record whose keys do not fill it exactly as its key count says"
+    )
+  })
+})

@@ -28,6 +28,7 @@ import * as TestContext from "effect/TestContext"
 import fc from "fast-check"
 import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
+import * as records from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 import { provide } from "./conformance/persistence.js"
@@ -941,6 +942,13 @@ type Op =
   | { readonly op: "get" | "peek" | "has" | "delete" | "remainingTtl"; readonly key: number }
   | { readonly op: "clear" | "keys" | "values" | "entries" | "size" | "stats" }
   | { readonly op: "advance"; readonly ms: number }
+  | {
+      readonly op: "refresh"
+      readonly key: number
+      readonly ttl: Duration.DurationInput | undefined
+      readonly fails: boolean
+    }
+  | { readonly op: "invalidateWhen"; readonly keys: ReadonlyArray<number>; readonly odd: boolean }
 
 const keyArb = fc.integer({ min: 0, max: KEYS.length - 1 })
 
@@ -988,6 +996,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       ms: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 6 }), weight: 4 }, fc.constantFrom(15, 1_000))
     }),
     weight: 4
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("refresh" as const),
+      key: keyArb,
+      ttl: ttlArb,
+      fails: fc.boolean()
+    }),
+    weight: 3
+  },
+  {
+    // Removes the entries of some keys, and those of odd values if `odd`.
+    arbitrary: fc.record({
+      op: fc.constant("invalidateWhen" as const),
+      keys: fc.uniqueArray(keyArb, { maxLength: 4 }),
+      odd: fc.boolean()
+    }),
+    weight: 2
   }
 )
 
@@ -1110,6 +1136,35 @@ const runScenario = (
               loadFailures: loads.failures
             })
           }
+          break
+        }
+        case "refresh": {
+          const key = makeKey(op.key)
+          const result = yield* Effect.either(
+            cache.refresh(key, op.fails ? Effect.fail("failed" as const) : Effect.succeed(value), {
+              timeToLive: op.ttl
+            })
+          )
+          expect(result).toEqual(op.fails ? Either.left("failed") : Either.right(undefined))
+          loads = op.fails
+            ? { ...loads, failures: loads.failures + 1 }
+            : { ...loads, successes: loads.successes + 1 }
+          ;[expected, model] = M.refresh(
+            model,
+            key,
+            op.fails ? Option.none() : Option.some(value),
+            now,
+            M.ttlMillis(op.ttl, fallback)
+          )
+          break
+        }
+        case "invalidateWhen": {
+          const chosen = op.keys.map(makeKey)
+          const predicate = (key: unknown, v: number) =>
+            chosen.some((c) => M.sameKey(c, key)) || (op.odd && v % 2 === 1)
+          const count = yield* cache.invalidateWhen(predicate)
+          ;[expected, model] = M.invalidateWhen(model, predicate, now)
+          expect(count).toBe(expected.length)
           break
         }
         case "advance":
@@ -1334,6 +1389,235 @@ describe("persistence through every door", () => {
         expect(error).toMatchObject({ _tag: "PersistenceError", reason: "Unencodable" })
       }
       expect(yield* cache.has("k")).toBe(false)
+    })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------
+// invalidateWhen and refresh
+
+describe("invalidateWhen", () => {
+  it.scoped("removes the matching live entries in one step, one deleted event each, and counts them", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, number>({ capacity: 10, sweepInterval: Duration.infinity })
+      const events = yield* cache.subscribe
+      yield* cache.set("a", 1)
+      yield* cache.set("b", 2)
+      yield* cache.set("c", 3)
+      yield* cache.set("gone", 5, { timeToLive: "10 millis" })
+      yield* TestClock.adjust("10 millis")
+      const seen: Array<string> = []
+      const removed = yield* cache.invalidateWhen((key, value) => {
+        seen.push(key)
+        return value % 2 === 1
+      })
+      expect(removed).toBe(2)
+      // The predicate sees live entries only; the expired one is left to the sweep.
+      expect(seen.sort()).toEqual(["a", "b", "c"])
+      expect(M.canonicalRemovals(yield* drain(events))).toEqual(
+        M.canonicalRemovals([
+          { key: "a", value: 1, cause: "deleted" },
+          { key: "c", value: 3, cause: "deleted" }
+        ])
+      )
+      expect(yield* cache.keys).toEqual(["b"])
+      expect(yield* cache.invalidateWhen(() => false)).toBe(0)
+      const { hits, misses } = yield* cache.stats
+      expect({ hits, misses }).toEqual({ hits: 0, misses: 0 })
+    })
+  )
+
+  it.scoped("a predicate that throws removes nothing, and the call dies with what it threw", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, number>({ capacity: 10 })
+      yield* cache.set("a", 1)
+      yield* cache.set("b", 2)
+      const boom = new Error("boom")
+      const exit = yield* Effect.exit(
+        cache.invalidateWhen((key) => {
+          if (key === "b") throw boom
+          return true
+        })
+      )
+      expect(exit).toEqual(Exit.die(boom))
+      expect(yield* cache.keys).toEqual(["b", "a"])
+    })
+  )
+
+  it.scoped("a refresh running for a removed key stores nothing, as after a delete", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      yield* cache.set("k", "old")
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Effect.fork(
+        cache.refresh(
+          "k",
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
+        )
+      )
+      yield* Deferred.await(started)
+      expect(yield* cache.invalidateWhen((key) => key === "k")).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(refreshing)
+      expect(yield* cache.has("k")).toBe(false)
+    })
+  )
+
+  /** What the journal's records do, one item per key deleted; and how many records there are. */
+  const journalRecords = (fs: FileSystem.FileSystem, path: string) =>
+    Effect.map(
+      Effect.orElseSucceed(fs.readFile(`${path}.journal`), () => new Uint8Array()),
+      (bytes) => {
+        const visited: Array<string> = []
+        const result = records.scan(bytes, records.JOURNAL_MAGIC, {
+          set: () => visited.push("set"),
+          delete: () => visited.push("delete"),
+          clear: () => visited.push("clear")
+        })
+        return { visited, records: result.records }
+      }
+    )
+
+  describe.each(["always", "interval", "close"] as const)("with a %s file", (durability) => {
+    it.scoped("is journaled as one record, which a reopen and a crash both replay", () =>
+      Effect.gen(function* () {
+        const place = yield* onDisk
+        const scope = yield* Scope.make()
+        const cache = yield* Scope.extend(place.open(durability), scope)
+        for (const [i, key] of ["a", "b", "c", "d"].entries()) yield* cache.set(key, entry(i))
+        if (durability === "interval") {
+          // A first flush, so that the next one appends to the journal rather than snapshotting memory.
+          yield* TestClock.adjust("1 second")
+          yield* eventually(
+            Effect.map(
+              Effect.flatMap(afterCrash(place.fs, place.path), (recovered) => recovered.size),
+              (size) => size === 4
+            )
+          )
+        }
+        const before = yield* journalRecords(place.fs, place.path)
+        expect(yield* cache.invalidateWhen((key) => key === "a" || key === "c")).toBe(2)
+        if (durability !== "close") {
+          if (durability === "interval") yield* TestClock.adjust("1 second")
+          yield* eventually(
+            Effect.map(journalRecords(place.fs, place.path), (after) => after.records > before.records)
+          )
+          const after = yield* journalRecords(place.fs, place.path)
+          // One more record, which deletes both keys.
+          expect(after.records).toBe(before.records + 1)
+          expect(after.visited.slice(before.visited.length)).toEqual(["delete", "delete"])
+          const crashed = yield* afterCrash(place.fs, place.path)
+          expect(yield* crashed.keys).toEqual(["d", "b"])
+        }
+        yield* Scope.close(scope, Exit.void)
+        const reopened = yield* place.open(durability)
+        expect(yield* reopened.keys).toEqual(["d", "b"])
+      }).pipe(quiet)
+    )
+  })
+})
+
+describe("refresh", () => {
+  it.scoped("serves the old value until the new one lands, counting no hit or miss", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      yield* cache.set("k", "old")
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Effect.fork(
+        cache.refresh(
+          "k",
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
+        )
+      )
+      yield* Deferred.await(started)
+      expect(yield* cache.get("k")).toEqual(Option.some("old"))
+      expect(yield* cache.getOrCompute("k", Effect.succeed("computed"))).toBe("old")
+      expect(refreshing.unsafePoll()).toBe(null)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(refreshing)
+      expect(yield* cache.get("k")).toEqual(Option.some("new"))
+      const { hits, loadFailures, loadSuccesses, misses } = yield* cache.stats
+      expect({ hits, misses, loadSuccesses, loadFailures }).toEqual({
+        hits: 3,
+        misses: 0,
+        loadSuccesses: 1,
+        loadFailures: 0
+      })
+    })
+  )
+
+  it.scoped("a failure keeps the old value, reaches the caller, and counts a load failure", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      const events = yield* cache.subscribe
+      yield* cache.set("k", "old")
+      expect(yield* Effect.flip(cache.refresh("k", Effect.fail("down" as const)))).toBe("down")
+      expect(yield* cache.get("k")).toEqual(Option.some("old"))
+      expect(yield* drain(events)).toEqual([])
+      expect((yield* cache.stats).loadFailures).toBe(1)
+    })
+  )
+
+  it.scoped("a success replaces the old value with the time to live given", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      const events = yield* cache.subscribe
+      yield* cache.set("k", "old")
+      yield* cache.refresh("k", Effect.succeed("new"), { timeToLive: "5 millis" })
+      expect(yield* drain(events)).toEqual([{ key: "k", value: "old", cause: "replaced" }])
+      expect(millis(yield* cache.remainingTtl("k"))).toEqual({ some: 5 })
+      // A key without a value gets one.
+      yield* cache.refresh("fresh", Effect.succeed("first"))
+      expect(yield* cache.get("fresh")).toEqual(Option.some("first"))
+    })
+  )
+
+  it.scoped("joins a computation of the key already running rather than starting another", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      const runs = yield* Ref.make(0)
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const compute = (value: string) =>
+        Effect.zipRight(
+          Effect.zipRight(
+            Ref.update(runs, (n) => n + 1),
+            Deferred.succeed(started, undefined)
+          ),
+          Effect.as(Deferred.await(gate), value)
+        )
+      const loading = yield* Effect.fork(cache.getOrCompute("k", compute("loaded")))
+      yield* Deferred.await(started)
+      const refreshing = yield* Effect.fork(cache.refresh("k", compute("refreshed")))
+      const again = yield* Effect.fork(cache.refresh("k", compute("again")))
+      yield* settle
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(loading)).toBe("loaded")
+      yield* Fiber.join(refreshing)
+      yield* Fiber.join(again)
+      expect(yield* Ref.get(runs)).toBe(1)
+      expect(yield* cache.get("k")).toEqual(Option.some("loaded"))
+    })
+  )
+
+  it.scoped("goes on in the cache's scope when the caller is interrupted", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, string>({ capacity: 10 })
+      yield* cache.set("k", "old")
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Effect.fork(
+        cache.refresh(
+          "k",
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
+        )
+      )
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(refreshing)
+      yield* Deferred.succeed(gate, undefined)
+      yield* eventually(Effect.map(cache.peek("k"), (value) => Option.getOrNull(value) === "new"))
     })
   )
 })

@@ -1,10 +1,31 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Logger, Option, type Scope } from "effect"
+import {
+  Cause,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Equal,
+  Exit,
+  Fiber,
+  Logger,
+  Option,
+  type Scope
+} from "effect"
 import * as fc from "fast-check"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
-import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis/client.js"
+import {
+  type Commands,
+  connect,
+  describeConnection,
+  firstConnect,
+  normalizeUrl,
+  sanitizeCause
+} from "../src/internal/redis/client.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncoding.js"
+import * as scan from "../src/internal/redis/scan.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
@@ -1088,4 +1109,93 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
   })
+
+  live("invalidateWhen deletes the matches in Redis and in every instance's L1, one event per key", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("invalidate-when")
+      const a = yield* make<string, number>(prefix)
+      const b = yield* make<string, number>(prefix)
+      for (const [i, key] of ["k0", "k1", "k2", "k3"].entries()) yield* a.set(key, i)
+      yield* eventually(b.stats, (stats) => stats.invalidations >= 4)
+      // b holds every entry in its L1; a holds them too, as their writer.
+      for (const key of ["k0", "k1", "k2", "k3"]) yield* b.get(key)
+      const aEvents = yield* a.subscribe
+      const bEvents = yield* b.subscribe
+      expect(yield* a.invalidateWhen((key, value) => key === "k0" || value === 3)).toBe(2)
+      const removed = (events: ReadonlyArray<{ readonly key: string; readonly cause: string }>) =>
+        events.map((event) => `${event.cause} ${event.key}`).sort()
+      expect(removed(Array.from(yield* aEvents.takeAll))).toEqual(["deleted k0", "deleted k3"])
+      yield* eventually(bEvents.size, (size) => size >= 2)
+      expect(removed(Array.from(yield* bEvents.takeAll))).toEqual(["deleted k0", "deleted k3"])
+      expect([...(yield* b.keys)].sort()).toEqual(["k1", "k2"])
+      expect(yield* b.get("k0")).toEqual(Option.none())
+      expect(yield* a.invalidateWhen(() => false)).toBe(0)
+    })
+  )
+
+  live("refresh serves the old value until the new one is stored; a failure keeps it", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("refresh")
+      const a = yield* make<string, string>(prefix)
+      const b = yield* make<string, string>(prefix)
+      yield* a.set("k", "old")
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const refreshing = yield* Effect.fork(
+        a.refresh(
+          "k",
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
+        )
+      )
+      yield* Deferred.await(started)
+      expect(yield* a.get("k")).toEqual(Option.some("old"))
+      expect(yield* b.get("k")).toEqual(Option.some("old"))
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(refreshing)
+      expect(yield* a.get("k")).toEqual(Option.some("new"))
+      expect(yield* eventually(b.get("k"), (found) => Option.getOrNull(found) === "new")).toEqual(
+        Option.some("new")
+      )
+      expect(yield* Effect.flip(a.refresh("k", Effect.fail("down" as const)))).toBe("down")
+      expect(yield* a.get("k")).toEqual(Option.some("new"))
+      expect(yield* b.get("k")).toEqual(Option.some("new"))
+      expect(yield* a.stats).toMatchObject({ loadSuccesses: 1, loadFailures: 1 })
+    })
+  )
+
+  live("invalidateWhen's compare-and-delete keeps a value written after the scan read the key", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("compare-and-delete")
+      const cache = yield* make<string, string>(prefix)
+      const connection = { connection: { path: server.socket }, secrets: [] }
+      const open = (role: string) =>
+        Effect.flatMap(connect(connection, role), (client) =>
+          Effect.as(firstConnect(client, connection), client)
+        )
+      const client = yield* open("test")
+      const commands: Commands = { client, command: (_method, run) => Effect.promise(run) }
+      const redisKey = keyPrefix(prefix) + Either.getOrThrow(encodeKey("k"))
+      const read = Effect.promise(() => client.getBuffer(redisKey))
+      yield* cache.set("k", "old")
+      const old = (yield* read)!
+      yield* cache.set("k", "new")
+      const listener = yield* open("listener")
+      const heard: Array<string> = []
+      listener.on("message", (_channel: string, message: string) => heard.push(message))
+      yield* Effect.promise(() => listener.subscribe(`${prefix}invalidations`))
+      const deleteIfStill = (bytes: Buffer, message: string) =>
+        scan.deleteUnchanged(commands, "test", [[redisKey, bytes]], `${prefix}invalidations`, () => message)
+      expect(yield* deleteIfStill(old, "first")).toEqual([])
+      expect(yield* cache.get("k")).toEqual(Option.some("new"))
+      expect(yield* deleteIfStill((yield* read)!, "second")).toEqual([redisKey])
+      expect(yield* read).toBe(null)
+      // The invalidation goes out with a deletion only: messages arrive in order, "first" would be first.
+      expect(
+        yield* eventually(
+          Effect.sync(() => [...heard]),
+          (messages) => messages.length > 0
+        )
+      ).toEqual(["second"])
+    })
+  )
 })

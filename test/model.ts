@@ -174,6 +174,34 @@ export const clear = <K, V>(self: Model<K, V>, now: number): Step<K, V> => {
   ]
 }
 
+/**
+ * Removes every live entry that `predicate` holds for, each as "deleted", most recently used
+ * first; expired entries are left where they are (the predicate never sees them).
+ */
+export const invalidateWhen = <K, V>(
+  self: Model<K, V>,
+  predicate: (key: K, value: V) => boolean,
+  now: number
+): Step<K, V> => {
+  const removed = self.entries.filter((e) => isLive(e, now) && predicate(e.key, e.value))
+  return [
+    removed.map((e) => ({ key: e.key, value: e.value, cause: "deleted" })),
+    { ...self, entries: self.entries.filter((e) => !removed.includes(e)) }
+  ]
+}
+
+/**
+ * A refresh that has ended: a success (`Some`) is stored as a `set` at `now` with a time to live of
+ * `ttl`, counting neither a hit nor a miss; a failure changes nothing.
+ */
+export const refresh = <K, V>(
+  self: Model<K, V>,
+  key: K,
+  result: Option.Option<V>,
+  now: number,
+  ttl: number
+): Step<K, V> => (Option.isSome(result) ? set(self, key, result.value, now, ttl) : [[], self])
+
 const sortByExpiry = <K, V>(entries: ReadonlyArray<Entry<K, V>>): Array<Entry<K, V>> =>
   [...entries].sort((a, b) => a.expiresAt - b.expiresAt)
 

@@ -130,9 +130,29 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
       key,
       key,
       (state, now) => lru.get(state, key, now),
-      true,
+      "always",
       compute,
       (exit, deferred: Deferred.Deferred<V, E | E2>) => this.settle(key, exit, deferred, options)
+    )
+  }
+
+  refresh<E2, R>(
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options?: LruCache.ComputeOptions<V, E2>
+  ): Effect.Effect<void, E | E2 | RecursiveComputation, R> {
+    // The single flight of getOrCompute with a lookup that never hits: the old value stays in the
+    // state, served to readers, until `settle` replaces it in one step; a failure leaves it there.
+    return Effect.asVoid(
+      this.singleFlight(
+        "LruCache.refresh",
+        key,
+        key,
+        (state) => [Option.none(), state],
+        "never",
+        compute,
+        (exit, deferred: Deferred.Deferred<V, E | E2>) => this.settle(key, exit, deferred, options)
+      )
     )
   }
 
@@ -197,6 +217,35 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
         const deleted = removed.length > 0 && removed[0]!.cause === "deleted"
         if (!deleted || this.backend === undefined) return [Effect.succeed(deleted), next]
         return [Effect.as(this.backend.recordDelete(key), true), next]
+      })
+    )
+  }
+
+  invalidateWhen(predicate: (key: K, value: V) => boolean): Effect.Effect<number, E> {
+    return Effect.flatten(
+      this.modify((state, now): readonly [Effect.Effect<number, E>, Lru<K, V>] => {
+        // The predicate sees every live entry before anything changes, so that one that throws
+        // leaves the cache as it was.
+        const matching: Array<K> = []
+        for (const [key, value] of lru.entries(state, now)) if (predicate(key, value)) matching.push(key)
+        let next = state
+        for (let i = 0; i < matching.length; i++) {
+          const key = matching[i]!
+          this.supersede(key)
+          const before = next
+          next = lru.remove(before, key, now)[1]
+          this.publish(before, next)
+        }
+        const count = matching.length
+        const backend = this.backend
+        if (count === 0 || backend === undefined) return [Effect.succeed(count), next]
+        if (backend.recordDeleteMany !== undefined) {
+          return [Effect.as(backend.recordDeleteMany(matching), count), next]
+        }
+        // Each call records its key; the effect of the last one waits for all of them.
+        let commit: Effect.Effect<void, E> = Effect.void
+        for (let i = 0; i < count; i++) commit = backend.recordDelete(matching[i]!)
+        return [Effect.as(commit, count), next]
       })
     )
   }

@@ -228,16 +228,16 @@ export abstract class Shell<SK, SV, K, V> {
    * hit), or else the call joins the computation of `id` already running, or registers one. A
    * registered computation runs `compute` in a fiber of the cache's scope and ends with `settle`,
    * which must hand the result to `deferred` (and `unregister` the key, in the step that stores the
-   * value, so that no caller can miss both); callers wait for it interruptibly. A miss is counted
-   * when the call joins, and when it starts a computation if `missOnStart` (otherwise the
-   * computation counts it).
+   * value, so that no caller can miss both); callers wait for it interruptibly. `misses` says which
+   * calls count a miss: `"always"` both those that join and those that start a computation,
+   * `"onJoin"` those that join (the computation counts its own), `"never"` none (a refresh).
    */
   protected singleFlight<E1, E2, R>(
     method: string,
     key: unknown,
     id: SK,
     lookup: (state: Lru<SK, SV>, now: number) => readonly [Option.Option<V>, Lru<SK, SV>],
-    missOnStart: boolean,
+    misses: "always" | "onJoin" | "never",
     compute: Effect.Effect<V, E1, R>,
     settle: (exit: Exit.Exit<V, E1>, deferred: Deferred.Deferred<V, E2>) => Effect.Effect<void>
   ): Effect.Effect<V, E2 | RecursiveComputation, R> {
@@ -254,10 +254,10 @@ export abstract class Shell<SK, SV, K, V> {
           }
           const running = this.running.get(id)
           if (running !== undefined) {
-            this.misses++
+            if (misses !== "never") this.misses++
             return [{ _tag: "Join", deferred: running as Deferred.Deferred<V, E2> }, next]
           }
-          if (missOnStart) this.misses++
+          if (misses === "always") this.misses++
           const deferred = Deferred.unsafeMake<V, E2>(FiberId.none)
           this.running.set(id, deferred as Deferred.Deferred<V, unknown>)
           return [{ _tag: "Start", deferred }, next]

@@ -19,6 +19,7 @@ export const set: Door = {
       cache,
       storedKey: identity,
       storedValue: identity,
+      toStored: identity,
       write: (key, value, timeToLive) => Effect.either(Effect.asVoid(cache.set(key, value, { timeToLive })))
     }))
 }
@@ -31,6 +32,7 @@ export const getOrCompute: Door = {
       cache,
       storedKey: identity,
       storedValue: identity,
+      toStored: identity,
       write: (key, value, timeToLive, fails) =>
         Effect.either(
           cache.getOrCompute(key, fails ? Effect.fail("failed") : Effect.succeed(value), { timeToLive })
@@ -63,6 +65,7 @@ export const cached: Door = {
           const stored = entry as MemoCache.Entry
           return stored._tag === "Success" ? stored.value : stored
         },
+        toStored: (value: number): MemoCache.Entry => ({ _tag: "Success", value }),
         write: (key: Key, value: number, timeToLive: Duration.DurationInput | undefined, fails: boolean) =>
           Effect.suspend(() => {
             next = { value, fails, timeToLive }

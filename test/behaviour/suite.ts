@@ -100,6 +100,8 @@ export interface Handle {
   readonly storedKey: (key: Key) => unknown
   /** The value a caller wrote, from what `cache` holds. */
   readonly storedValue: (stored: unknown) => unknown
+  /** What `cache` holds for a value a caller wrote: the inverse of `storedValue`. */
+  readonly toStored: (value: number) => unknown
   /** Writes through the door. A `"compute"` door that `fails` computes a failure. */
   readonly write: (
     key: Key,
@@ -127,6 +129,9 @@ type Op =
   | { readonly op: "get" | "peek" | "has" | "remainingTtl" | "delete"; readonly key: number }
   | { readonly op: "clear" | "entries" | "size" | "stats" | "reopen" | "crash" }
   | { readonly op: "advance"; readonly ms: number }
+  | { readonly op: "refresh"; readonly key: number; readonly ttl: Ttl; readonly fails: boolean }
+  /** Removes the entries of `keys`, and those of odd values if `odd`. */
+  | { readonly op: "invalidateWhen"; readonly keys: ReadonlyArray<number>; readonly odd: boolean }
 
 interface Scenario {
   readonly capacity: number
@@ -166,6 +171,18 @@ const scenarioArb = (backend: Backend, crashes: boolean, maxLength: number): fc.
     },
     { arbitrary: fc.record({ op: fc.constant("delete" as const), key }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant("clear" as const) }), weight: 1 },
+    {
+      arbitrary: fc.record({ op: fc.constant("refresh" as const), key, ttl, fails: fc.boolean() }),
+      weight: 2
+    },
+    {
+      arbitrary: fc.record({
+        op: fc.constant("invalidateWhen" as const),
+        keys: fc.uniqueArray(key, { maxLength: 3 }),
+        odd: fc.boolean()
+      }),
+      weight: 2
+    },
     {
       arbitrary: fc.record({ op: fc.constantFrom("entries" as const, "size" as const, "stats" as const) }),
       weight: 2
@@ -323,6 +340,40 @@ const run = (door: Door, backend: Backend, scenario: Scenario, logs: Array<strin
           yield* handle.cache.clear
           ;[, model] = M.clear(model, now)
           break
+        case "refresh": {
+          const key = KEYS[op.key]!
+          const answer = yield* Effect.either(
+            handle.cache.refresh(
+              stored(key),
+              op.fails ? Effect.fail("failed") : Effect.succeed(handle.toStored(index)),
+              { timeToLive: op.ttl }
+            )
+          )
+          expect(answer, step).toEqual(op.fails ? Either.left("failed") : Either.right(undefined))
+          const millis = M.ttlMillis(op.ttl, fallback)
+          ;[, model] = M.refresh(model, key, op.fails ? Option.none() : Option.some(index), now, millis)
+          loads = op.fails
+            ? { ...loads, failures: loads.failures + 1 }
+            : { ...loads, successes: loads.successes + 1 }
+          if (!op.fails && millis > 0) lastWrite.set(M.showKey(key), ++writes)
+          break
+        }
+        case "invalidateWhen": {
+          const chosen = op.keys.map((i) => KEYS[i]!)
+          const storedChosen = chosen.map(stored)
+          const odd = (value: number) => op.odd && value % 2 === 1
+          const removed = yield* handle.cache.invalidateWhen(
+            (k, v) => storedChosen.some((c) => M.sameKey(c, k)) || odd(handle.storedValue(v) as number)
+          )
+          let removals: ReadonlyArray<M.Removal<Key, number>>
+          ;[removals, model] = M.invalidateWhen(
+            model,
+            (k, v) => chosen.some((c) => M.sameKey(c, k)) || odd(v),
+            now
+          )
+          expect(removed, step).toBe(removals.length)
+          break
+        }
         case "entries":
           // Reads of the whole cache first remove the expired entries (counted as expirations).
           ;[, model] = M.removeExpired(model, now)

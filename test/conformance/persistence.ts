@@ -107,6 +107,28 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
         })
       )
 
+      it.scoped("the removals of invalidateWhen are persisted", () =>
+        Effect.gen(function* () {
+          const place = yield* backend.place
+          yield* session(place<string, number>(), (cache) =>
+            Effect.gen(function* () {
+              for (const [key, value] of [
+                ["a", 1],
+                ["b", 2],
+                ["c", 3],
+                ["d", 4]
+              ] as const)
+                yield* cache.set(key, value)
+              expect(yield* cache.invalidateWhen((key, value) => key === "a" || value === 3)).toBe(2)
+            })
+          )
+          expect(yield* session(place<string, number>(), (cache) => cache.entries)).toEqual([
+            ["d", 4],
+            ["b", 2]
+          ])
+        })
+      )
+
       it.scoped("remaining time to live is restored and expired entries are dropped on load", () =>
         Effect.gen(function* () {
           const place = yield* backend.place

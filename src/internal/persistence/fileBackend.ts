@@ -138,6 +138,14 @@ class FileStore<K, V> {
         // A key that does not encode was never stored: there is nothing to remove on disk.
         return Either.isLeft(encoded) ? Effect.void : this.append(records.encodeDelete(encoded.right))
       },
+      recordDeleteMany: (keys) => {
+        const encoded: Array<Uint8Array> = []
+        for (const key of keys) {
+          const bytes = this.codecs.key.encode(key)
+          if (Either.isRight(bytes)) encoded.push(bytes.right)
+        }
+        return encoded.length === 0 ? Effect.void : this.append(records.encodeDeleteMany(encoded))
+      },
       recordClear: () => this.append(records.encodeClear())
     }
   }

@@ -142,6 +142,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       prepareSet: (k, value, expiresAt) => entryCodecs.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
       recordSet: record,
       recordDelete: record,
+      recordDeleteMany: record,
       recordClear: record
     }
     return backend

@@ -8,7 +8,11 @@
  * - set `[1][f64 expiresAt][u32 key length][key][value]` (`expiresAt` absolute, `Infinity` = never);
  * - delete `[2][key]`;
  * - clear `[3]`;
- * - end `[4][u32 entry count]`: last record of a complete snapshot.
+ * - end `[4][u32 entry count]`: last record of a complete snapshot;
+ * - delete many `[5][u32 key count]([u32 key length][key])*`: the keys one `invalidateWhen`
+ *   removed, in one record so that a crash keeps all of them or none. A kind added to format
+ *   version 1 without changing it: files without it read as before, and a reader older than this
+ *   kind reports it as an unknown kind (keeping the records before it).
  *
  * Also the scan that reads records back, and the descriptions of the damage it finds.
  *
@@ -35,6 +39,8 @@ export const KIND_DELETE = 2
 export const KIND_CLEAR = 3
 /** @internal */
 export const KIND_END = 4
+/** @internal */
+export const KIND_DELETE_MANY = 5
 
 const FRAME = 8
 const MAGIC_LENGTH = 8
@@ -155,6 +161,33 @@ export const encodeDelete = (key: Uint8Array): Uint8Array => {
 }
 
 /** @internal */
+export const encodeDeleteMany = (keys: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let bodyLength = 5
+  for (const key of keys) bodyLength += 4 + key.length
+  const out = new Uint8Array(FRAME + bodyLength)
+  const view = new DataView(out.buffer)
+  out[FRAME] = KIND_DELETE_MANY
+  view.setUint32(FRAME + 1, keys.length, true)
+  let offset = FRAME + 5
+  for (const key of keys) {
+    view.setUint32(offset, key.length, true)
+    out.set(key, offset + 4)
+    offset += 4 + key.length
+  }
+  writeFrame(out, view, 0, bodyLength)
+  return out
+}
+
+/** Whether the keys of a delete-many body `[body, next)` fill it exactly, as many as it says. */
+const deleteManyFits = (view: DataView, body: number, next: number): boolean => {
+  if (next - body < 5) return false
+  let count = view.getUint32(body + 1, true)
+  let offset = body + 5
+  for (; count > 0 && offset + 4 <= next; count--) offset += 4 + view.getUint32(offset, true)
+  return count === 0 && offset === next
+}
+
+/** @internal */
 export const encodeClear = (): Uint8Array => {
   const out = new Uint8Array(FRAME + 1)
   out[FRAME] = KIND_CLEAR
@@ -253,6 +286,8 @@ const isWellFormed = (bytes: Uint8Array, view: DataView, body: number, next: num
       return bodyLength === 1
     case KIND_END:
       return bodyLength === 5
+    case KIND_DELETE_MANY:
+      return deleteManyFits(view, body, next)
     default:
       return false
   }
@@ -395,6 +430,16 @@ export const scan = (
         visitor.clear()
         break
       }
+      case KIND_DELETE_MANY: {
+        if (!deleteManyFits(view, body, next)) return damaged("corrupt")
+        let key = body + 5
+        while (key < next) {
+          const keyEnd = key + 4 + view.getUint32(key, true)
+          visitor.delete(bytes.subarray(key + 4, keyEnd))
+          key = keyEnd
+        }
+        break
+      }
       case KIND_END: {
         const complete = bodyLength === 5 && next === length && view.getUint32(body + 1, true) === sets
         return complete ? result(generation, "end", next, records) : damaged("corrupt")
@@ -480,6 +525,8 @@ export const describeStop = (bytes: Uint8Array, magic: string, result: ScanResul
       return "a set record whose expiry is NaN"
     case KIND_CLEAR:
       return `a clear record of ${bodyLength} bytes instead of 1`
+    case KIND_DELETE_MANY:
+      return "a delete-many record whose keys do not fill it exactly as its key count says"
     case KIND_END:
       if (bodyLength !== 5) return `an end record of ${bodyLength} bytes instead of 5`
       if (next !== length) return `${length - next} bytes after the end record`

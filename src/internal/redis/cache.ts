@@ -32,6 +32,14 @@ import { type Entry, Tier } from "./tier.js"
  */
 const EVENTS_CAPACITY = 1024
 
+/** An entry read from Redis by a scan. */
+interface Scanned<K, V> {
+  readonly redisKey: string
+  readonly bytes: Buffer
+  readonly key: K
+  readonly value: V
+}
+
 class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K, V> {
   get(key: K): Effect.Effect<Option.Option<V>> {
     return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
@@ -143,7 +151,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
           return [Option.map(found, (entry) => entry.value), next]
         },
         // The miss is counted once Redis has missed too.
-        false,
+        "onJoin",
         this.load(encoded, key, compute, options),
         (exit, deferred: Deferred.Deferred<V, RedisError | E2>) =>
           Effect.suspend(() => {
@@ -173,21 +181,58 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
         return Effect.succeed(claimed.value)
       }
       this.misses++
-      const computed = Effect.onExit(compute, (exit) =>
-        Effect.sync(() => (Exit.isSuccess(exit) ? this.loadSuccesses++ : this.loadFailures++))
-      )
-      const stored = Effect.tap(computed, (value) => {
-        const ttl = options?.timeToLive
-        const millis =
-          ttl === undefined
-            ? this.config.timeToLive
-            : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
-        return this.store("getOrCompute", encoded, key, value, millis)
-      })
+      const stored = this.computeAndStore("getOrCompute", encoded, key, compute, options)
       if (claimed._tag === "Unlocked") return stored
       const lockKey = this.redisKey(LOCK_NAMESPACE + encoded)
       return lock.holding(this, lockKey, claimed.token, this.config.lockTimeToLive, stored)
     })
+  }
+
+  /** Runs a computation, counts its outcome, and stores a success as `set` would. */
+  private computeAndStore<E2, R>(
+    method: string,
+    encoded: string,
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options: LruCache.ComputeOptions<V, E2> | undefined
+  ): Effect.Effect<V, RedisError | E2, R> {
+    const computed = Effect.onExit(compute, (exit) =>
+      Effect.sync(() => (Exit.isSuccess(exit) ? this.loadSuccesses++ : this.loadFailures++))
+    )
+    return Effect.tap(computed, (value) => {
+      const ttl = options?.timeToLive
+      const millis =
+        ttl === undefined
+          ? this.config.timeToLive
+          : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
+      return this.store(method, encoded, key, value, millis)
+    })
+  }
+
+  refresh<E2, R>(
+    key: K,
+    compute: Effect.Effect<V, E2, R>,
+    options?: LruCache.ComputeOptions<V, E2>
+  ): Effect.Effect<void, RedisError | E2 | RecursiveComputation, R> {
+    // The single flight of this instance's getOrCompute, with a lookup that never hits; no lock in
+    // Redis: the old value stays there, for every instance, until the new one replaces it.
+    return Effect.flatMap(this.encodeKey("refresh", key), (encoded) =>
+      Effect.asVoid(
+        this.singleFlight(
+          "RedisCache.refresh",
+          key,
+          encoded,
+          (state) => [Option.none(), state],
+          "never",
+          this.computeAndStore("refresh", encoded, key, compute, options),
+          (exit, deferred: Deferred.Deferred<V, RedisError | E2>) =>
+            Effect.suspend(() => {
+              this.unregister(encoded, deferred)
+              return Deferred.done(deferred, exit)
+            })
+        )
+      )
+    )
   }
 
   /** Finds the value in Redis, or takes the lock, or waits for the holder, within `lockWait`. */
@@ -301,26 +346,85 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     )
   }
 
+  invalidateWhen(predicate: (key: K, value: V) => boolean): Effect.Effect<number, RedisError> {
+    const method = "invalidateWhen"
+    const remote = Effect.flatMap(this.scanDecoded(method), (entries) => {
+      const matching = entries.filter((entry) => predicate(entry.key, entry.value))
+      return Effect.map(
+        scan.deleteUnchanged(
+          this,
+          method,
+          matching.map((entry) => [entry.redisKey, entry.bytes] as const),
+          this.channels.invalidations,
+          (redisKey) => this.message("d", this.encodedOf(redisKey))
+        ),
+        (deleted) => deleted.map((redisKey) => this.encodedOf(redisKey))
+      )
+    })
+    return this.written(
+      undefined,
+      Effect.matchEffect(remote, {
+        // Redis may have deleted some of the keys: L1 drops every match, whether or not it serves.
+        onFailure: (error) => {
+          const local = this.removeLocalWhere(predicate, [])
+          return this.degrade(error, local, local)
+        },
+        onSuccess: (deleted) => Effect.as(this.removeLocalWhere(predicate, deleted), deleted.length)
+      })
+    )
+  }
+
+  /**
+   * Removes from L1, in one step, the entries for which `predicate` holds and those of `encoded`
+   * (deleted from Redis by this instance); answers how many it removed.
+   */
+  private removeLocalWhere(
+    predicate: (key: K, value: V) => boolean,
+    encoded: ReadonlyArray<string>
+  ): Effect.Effect<number> {
+    const deleted = new Set(encoded)
+    return this.modify((state, now): readonly [number, Lru<string, Entry<K, V>>] => {
+      const matching: Array<string> = []
+      for (const [id, entry] of lru.entries(state, now)) {
+        if (deleted.has(id) || predicate(entry.key, entry.value)) matching.push(id)
+      }
+      let next = state
+      for (let i = 0; i < matching.length; i++) {
+        const before = next
+        next = lru.remove(before, matching[i]!, now)[1]
+        this.publish(before, next)
+      }
+      return [matching.length, next]
+    })
+  }
+
   private scanKeys(method: string): Effect.Effect<ReadonlyArray<string>, RedisError> {
     return scan.scanKeys(this, method, this.config.prefix)
   }
 
-  /** Every live entry of the prefix in Redis whose value decodes. */
-  private scanEntries(method: string): Effect.Effect<ReadonlyArray<readonly [K, V]>, RedisError> {
+  /** Every live entry of the prefix in Redis whose value decodes, with its Redis key and bytes. */
+  private scanDecoded(method: string): Effect.Effect<ReadonlyArray<Scanned<K, V>>, RedisError> {
     return Effect.flatMap(this.scanKeys(method), (keys) =>
       Effect.flatMap(scan.readAll(this, method, keys), (values) =>
         Effect.map(
-          Effect.forEach(values, ([redisKey, bytes]) => {
+          Effect.forEach(values, ([redisKey, bytes]): Effect.Effect<Option.Option<Scanned<K, V>>> => {
             const key = this.cacheKey(redisKey)
             if (Option.isNone(key)) return Effect.succeedNone
             const decoded = this.config.codec.decode(bytes)
             return Either.isLeft(decoded)
               ? this.undecodable(method, redisKey.slice(this.keyPrefix.length), decoded.left.description)
-              : Effect.succeedSome([key.value, decoded.right] as const)
+              : Effect.succeedSome({ redisKey, bytes, key: key.value, value: decoded.right })
           }),
           (entries) => entries.flatMap(Option.toArray)
         )
       )
+    )
+  }
+
+  /** Every live entry of the prefix in Redis whose value decodes. */
+  private scanEntries(method: string): Effect.Effect<ReadonlyArray<readonly [K, V]>, RedisError> {
+    return Effect.map(this.scanDecoded(method), (entries) =>
+      entries.map(({ key, value }) => [key, value] as const)
     )
   }
 
@@ -333,6 +437,11 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
       Effect.map(this.scanKeys("size"), (keys) => keys.length),
       this.read((state, now) => lru.size(state, now))
     )
+  }
+
+  /** The encoded cache key of a Redis key under the prefix. */
+  private encodedOf(redisKey: string): string {
+    return redisKey.slice(this.keyPrefix.length)
   }
 
   /** The cache key of a Redis key under the prefix; `None` for a key this cache did not write. */

@@ -48,6 +48,19 @@ return 0`
     lua: `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`
   },
+  /**
+   * Deletes the key if it still holds the value ARGV[1], and publishes the invalidation ARGV[3] on
+   * the channel ARGV[2] in the same step; 1 if it did, 0 if not.
+   */
+  deleteUnchanged: {
+    numberOfKeys: 1,
+    lua: `if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("UNLINK", KEYS[1])
+  redis.call("PUBLISH", ARGV[2], ARGV[3])
+  return 1
+end
+return 0`
+  },
   renewLock: {
     numberOfKeys: 1,
     lua: `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
@@ -66,6 +79,7 @@ interface Scripts {
     readValue: "1" | "0"
   ): Promise<[Buffer, number] | Buffer | 0 | 1>
   releaseLock(key: string, token: string): Promise<number>
+  deleteUnchanged(key: string, value: Buffer, channel: string, message: string): Promise<number>
   renewLock(key: string, token: string, millis: number): Promise<number>
 }
 

@@ -62,3 +62,30 @@ export const unlinkAll = (
     (batch) => commands.command(method, () => commands.client.unlink(...batch)),
     { discard: true }
   )
+
+/**
+ * Deletes each of `entries` (Redis key, value as read) unless its value has changed since it was
+ * read, publishing the invalidation `messageOf` gives its key on `channel` in the same step, in
+ * batches of one round trip; answers the keys deleted. A key another instance wrote in between
+ * keeps that newer value.
+ */
+export const deleteUnchanged = (
+  commands: Commands,
+  method: string,
+  entries: ReadonlyArray<readonly [string, Buffer]>,
+  channel: string,
+  messageOf: (key: string) => string
+): Effect.Effect<ReadonlyArray<string>, RedisError> =>
+  Effect.map(
+    Effect.forEach(chunks(entries, MGET_BATCH), (batch) =>
+      Effect.map(
+        commands.command(method, () =>
+          Promise.all(
+            batch.map(([key, bytes]) => commands.client.deleteUnchanged(key, bytes, channel, messageOf(key)))
+          )
+        ),
+        (deleted) => batch.flatMap(([key], i) => (deleted[i] === 1 ? [key] : []))
+      )
+    ),
+    (batches) => batches.flat()
+  )

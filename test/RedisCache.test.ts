@@ -1092,6 +1092,52 @@ describe.skipIf(!available)("RedisCache", () => {
       })
     )
 
+    live("one outage is one warning, also when the subscription comes back before the commands", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("outage-order")
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startProxy(own.socket)),
+          (proxy) => Effect.promise(() => proxy.close())
+        )
+        const cache = yield* makeOwn<string>(prefix, { connection: { path: proxy.socket } })
+        yield* cache.set("a", "before")
+        yield* Effect.promise(() => own.kill())
+        yield* cache.set("b", "during")
+        expectWarnings(
+          /RedisCache\.(set|heartbeat): Redis (is unreachable|command failed).*; serving from this process's cache/
+        )
+        // The commands' connection (named by the cache) is held; the subscription's gets through.
+        yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            proxy.stall((connection) => connection.sent.includes("effect-lru-cache:commands"))
+          ),
+          () => Effect.sync(() => proxy.resume())
+        )
+        yield* Effect.promise(() => own.restart())
+        const raw = own.client()
+        const subscribers = yield* eventually(
+          Effect.promise(() => raw.pubsub("NUMSUB", `${prefix}invalidations`)),
+          (reply) => reply[1] === 1,
+          10_000
+        )
+        expect(subscribers).toEqual([`${prefix}invalidations`, 1])
+        // Commands still cannot reach Redis: the same outage, not a new one, nor its end.
+        yield* cache.set("c", "still during")
+        expect(yield* cache.get("c")).toEqual(Option.some("still during"))
+        const meanwhile = takeLogs()
+        expect(warnings(meanwhile)).toEqual([])
+        expect(meanwhile.map((log) => log.message)).not.toContainEqual(
+          expect.stringMatching(/reachable again/)
+        )
+        proxy.resume()
+        yield* recovered(cache, prefix)
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: "RedisCache: Redis is reachable again; L1 dropped"
+        })
+      })
+    )
+
     live("a key of another Redis type is a bad value, not an outage, and a later outage is logged", () =>
       Effect.gen(function* () {
         const prefix = freshPrefix("wrongtype")

@@ -14,7 +14,7 @@ import {
   type Scope
 } from "effect"
 import * as fc from "fast-check"
-import { afterAll, afterEach, beforeAll } from "vitest"
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
 import {
   type Commands,
@@ -28,7 +28,16 @@ import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncodi
 import * as scan from "../src/internal/redis/scan.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
-import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
+import {
+  beginTest,
+  captureLogs,
+  endTest,
+  type Log,
+  recorder,
+  takeLateWarnings,
+  takeLogs,
+  warnings
+} from "./redis/logs.js"
 import { type RedisProxy, startProxy, subscriber } from "./redis/proxy.js"
 import { available, type Peer, type RedisServer, spawnPeer, startServer } from "./redis/server.js"
 
@@ -144,6 +153,7 @@ describe.skipIf(!available)("RedisCache", () => {
   })
   afterAll(async () => {
     await server?.stop()
+    expect(takeLateWarnings(), "warnings logged after their test had ended").toEqual([])
   })
 
   /**
@@ -153,8 +163,9 @@ describe.skipIf(!available)("RedisCache", () => {
   const live = (name: string, body: () => Effect.Effect<unknown, unknown, Scope.Scope>) =>
     it.scopedLive(name, () => captureLogs(body()))
 
+  beforeEach((context) => beginTest(context.task.name))
   afterEach(() => {
-    expect(warnings(takeLogs())).toEqual([])
+    expect(warnings(endTest())).toEqual([])
   })
 
   /** Takes the logs captured so far; the warnings among them must match `expected`, in order. */
@@ -165,17 +176,45 @@ describe.skipIf(!available)("RedisCache", () => {
     return logs
   }
 
-  const peerLog = (level: string, message: string) => record({ level, message })
+  /** Where a peer's log lines go: to the logs of the test that spawned it. */
+  const peerLog = () => {
+    const record = recorder()
+    return (level: string, message: string) => record({ level, message })
+  }
+
+  /**
+   * Heartbeats are under test only where a test sets `heartbeatInterval`. Elsewhere they would race
+   * the operations under test to notice an outage first, and a round trip slowed past the interval
+   * by a busy machine would drop L1 in the middle of a test about something else. The one heartbeat
+   * a cache sends as it starts may still be on its way when a test stops Redis: the outage is then
+   * noticed by it rather than by the operation, hence warnings naming either.
+   */
+  const QUIET_HEARTBEAT = Duration.minutes(10)
 
   const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
-    RedisCache.make<K, V>({ capacity: 100, connection: { path: server.socket }, prefix, ...options })
+    RedisCache.make<K, V>({
+      capacity: 100,
+      connection: { path: server.socket },
+      prefix,
+      heartbeatInterval: QUIET_HEARTBEAT,
+      ...options
+    })
+
+  const startPeer = (options: Record<string, unknown>) =>
+    Effect.promise(() =>
+      spawnPeer(
+        server.socket,
+        { heartbeatInterval: Duration.toMillis(QUIET_HEARTBEAT), ...options },
+        peerLog()
+      )
+    )
+
+  /** A peer on `server`, killed with the scope if the test ends before it is done with it. */
+  const spawnScopedPeer = (options: Record<string, unknown>) =>
+    Effect.acquireRelease(startPeer(options), (peer) => Effect.promise(() => peer.kill()))
 
   const withPeer = <A, E>(options: Record<string, unknown>, use: (peer: Peer) => Effect.Effect<A, E>) =>
-    Effect.acquireUseRelease(
-      Effect.promise(() => spawnPeer(server.socket, options, peerLog)),
-      use,
-      (peer) => Effect.promise(() => peer.close())
-    )
+    Effect.acquireUseRelease(startPeer(options), use, (peer) => Effect.promise(() => peer.close()))
 
   const ask = (peer: Peer, request: Parameters<Peer["request"]>[0]) =>
     Effect.promise(() => peer.request(request))
@@ -587,9 +626,7 @@ describe.skipIf(!available)("RedisCache", () => {
     Effect.gen(function* () {
       const prefix = freshPrefix("holder")
       const local = yield* make<string, string>(prefix)
-      const peer = yield* Effect.promise(() =>
-        spawnPeer(server.socket, { prefix, lockTimeToLive: 1000 }, peerLog)
-      )
+      const peer = yield* spawnScopedPeer({ prefix, lockTimeToLive: 1000 })
       // The peer takes the lock and would compute for 10 s...
       peer.request({ op: "getOrCompute", key: "k", computeMillis: 10_000 }).catch(() => {})
       const raw = server.client()
@@ -907,7 +944,7 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(peeked).toEqual(Option.none())
         expect(has).toBe(false)
         expectWarnings(
-          /RedisCache\.set: Redis command failed: Command timed out; failing until Redis is back/
+          /RedisCache\.(set|heartbeat): Redis command failed: Command timed out; failing until Redis is back/
         )
         proxy.resume()
         expect(yield* eventually(cache.get("k"), Option.isSome)).toEqual(Option.some("new"))
@@ -981,9 +1018,17 @@ describe.skipIf(!available)("RedisCache", () => {
     afterAll(async () => {
       await own?.stop()
     })
+    // A test that failed during its outage must not leave the next one without Redis.
+    beforeEach(() => own.ensureStarted())
 
     const makeOwn = <V>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
-      RedisCache.make<string, V>({ capacity: 100, connection: { path: own.socket }, prefix, ...options })
+      RedisCache.make<string, V>({
+        capacity: 100,
+        connection: { path: own.socket },
+        prefix,
+        heartbeatInterval: QUIET_HEARTBEAT,
+        ...options
+      })
 
     /** Waits until the cache writes to Redis again (bounded), checking behind its back. */
     const recovered = (cache: RedisCache.RedisCache<string, string>, prefix: string) =>
@@ -1014,7 +1059,7 @@ describe.skipIf(!available)("RedisCache", () => {
         expect((yield* cache.stats).unavailable).toBeGreaterThan(0)
         expectWarnings(
           // Whether the client has seen the connection close yet decides which of the two it says.
-          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache \(L1\) until Redis is back/
+          /RedisCache\.(set|heartbeat): Redis (is unreachable|command failed).*; serving from this process's cache \(L1\) until Redis is back/
         )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
@@ -1034,6 +1079,83 @@ describe.skipIf(!available)("RedisCache", () => {
         expect(yield* eventually(cache.get("a"), (v) => Equal.equals(v, Option.some("again")))).toEqual(
           Option.some("again")
         )
+      })
+    )
+
+    live("notices an outage by its heartbeat while no operation runs, and logs it once", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("outage-heartbeat")
+        const cache = yield* makeOwn<string>(prefix, { heartbeatInterval: Duration.seconds(1) })
+        yield* cache.set("a", "before")
+        yield* Effect.promise(() => own.kill())
+        // Bounded: the next heartbeat, within one interval, fails.
+        const noticed = yield* eventually(
+          Effect.sync(() => takeLogs()),
+          (logs) => warnings(logs).length > 0,
+          10_000
+        )
+        expect(warnings(noticed).map((log) => log.message)).toEqual([
+          expect.stringMatching(
+            /^RedisCache\.heartbeat: Redis (is unreachable|command failed).*; serving from this process's cache \(L1\) until Redis is back$/
+          )
+        ])
+        // The operations that meet the same outage add no warning.
+        yield* cache.set("b", "during")
+        expect(yield* cache.get("a")).toEqual(Option.some("before"))
+        expect(yield* cache.get("b")).toEqual(Option.some("during"))
+        expectWarnings()
+        yield* Effect.promise(() => own.restart())
+        yield* recovered(cache, prefix)
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: "RedisCache: Redis is reachable again; L1 dropped"
+        })
+      })
+    )
+
+    live("one outage is one warning, also when the subscription comes back before the commands", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("outage-order")
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startProxy(own.socket)),
+          (proxy) => Effect.promise(() => proxy.close())
+        )
+        const cache = yield* makeOwn<string>(prefix, { connection: { path: proxy.socket } })
+        yield* cache.set("a", "before")
+        yield* Effect.promise(() => own.kill())
+        yield* cache.set("b", "during")
+        expectWarnings(
+          /RedisCache\.(set|heartbeat): Redis (is unreachable|command failed).*; serving from this process's cache/
+        )
+        // The commands' connection (named by the cache) is held; the subscription's gets through.
+        yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            proxy.stall((connection) => connection.sent.includes("effect-lru-cache:commands"))
+          ),
+          () => Effect.sync(() => proxy.resume())
+        )
+        yield* Effect.promise(() => own.restart())
+        const raw = own.client()
+        const subscribers = yield* eventually(
+          Effect.promise(() => raw.pubsub("NUMSUB", `${prefix}invalidations`)),
+          (reply) => reply[1] === 1,
+          10_000
+        )
+        expect(subscribers).toEqual([`${prefix}invalidations`, 1])
+        // Commands still cannot reach Redis: the same outage, not a new one, nor its end.
+        yield* cache.set("c", "still during")
+        expect(yield* cache.get("c")).toEqual(Option.some("still during"))
+        const meanwhile = takeLogs()
+        expect(warnings(meanwhile)).toEqual([])
+        expect(meanwhile.map((log) => log.message)).not.toContainEqual(
+          expect.stringMatching(/reachable again/)
+        )
+        proxy.resume()
+        yield* recovered(cache, prefix)
+        expect(takeLogs()).toContainEqual({
+          level: "INFO",
+          message: "RedisCache: Redis is reachable again; L1 dropped"
+        })
       })
     )
 
@@ -1057,7 +1179,7 @@ describe.skipIf(!available)("RedisCache", () => {
         yield* Effect.promise(() => own.kill())
         yield* Effect.either(cache.set("a", "during"))
         expectWarnings(
-          /RedisCache\.set: Redis (is unreachable|command failed).*; serving from this process's cache/
+          /RedisCache\.(set|heartbeat): Redis (is unreachable|command failed).*; serving from this process's cache/
         )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)
@@ -1100,7 +1222,7 @@ describe.skipIf(!available)("RedisCache", () => {
         // Reads have no error channel: they answer as an empty cache, not from a possibly stale L1.
         expect(yield* cache.get("a")).toEqual(Option.none())
         expectWarnings(
-          /RedisCache\.set: Redis (is unreachable|command failed).*; failing until Redis is back/
+          /RedisCache\.(set|heartbeat): Redis (is unreachable|command failed).*; failing until Redis is back/
         )
         yield* Effect.promise(() => own.restart())
         yield* recovered(cache, prefix)

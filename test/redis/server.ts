@@ -30,6 +30,8 @@ export interface RedisServer {
   readonly kill: () => Promise<void>
   /** Starts a new, empty server on the same socket. */
   readonly restart: () => Promise<void>
+  /** Starts a new, empty server if this one was killed (a test that failed mid-outage leaves it so). */
+  readonly ensureStarted: () => Promise<void>
   /** Stops the server and removes its directory. */
   readonly stop: () => Promise<void>
 }
@@ -116,6 +118,8 @@ export const startServer = async (options: { readonly requirepass?: string } = {
       await exited(server)
     },
     restart: launch,
+    ensureStarted: () =>
+      server.exitCode === null && server.signalCode === null ? Promise.resolve() : launch(),
     stop: async () => {
       for (const client of clients) client.disconnect()
       server.kill("SIGTERM")

@@ -411,12 +411,13 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
   /** A connection is back: L1 may have missed invalidations meanwhile, so it starts over. */
   onReconnect(): void {
     this.epoch++
-    const wasDegraded = this.degraded
-    this.degraded = false
     this.unsafeChange(clearStep)
+    // The outage ends when commands run again: the subscription may come back first, and a command
+    // failing after that would otherwise be logged as a new outage.
+    if (!this.degraded || this.client.status !== "ready") return
+    this.degraded = false
     // Logging needs a fiber (for the program's logger), and nothing waits for it.
-    if (wasDegraded)
-      Runtime.runFork(this.runtime)(Effect.logInfo("RedisCache: Redis is reachable again; L1 dropped"))
+    Runtime.runFork(this.runtime)(Effect.logInfo("RedisCache: Redis is reachable again; L1 dropped"))
   }
 
   /** A connection is lost: with `whenUnavailable: "fail"`, L1 stops serving at once. */

@@ -4,6 +4,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as CachePersistence from "../../CachePersistence.js"
 import type { Codec, CodecFailure } from "../../CachePersistence.js"
+import { nodeBuiltin } from "./nodeBuiltin.js"
 
 /** @internal */
 export const CodecTypeId: CachePersistence.CodecTypeId = Symbol.for(
@@ -109,8 +110,7 @@ const isJsonData = (value: unknown, depth: number): boolean => {
 // fast forms below, work; values that need v8 fail to encode there).
 let v8: typeof NodeV8 | undefined | null = null
 const nodeV8 = (): typeof NodeV8 | undefined => {
-  if (v8 === null)
-    v8 = (globalThis as any).process?.getBuiltinModule?.("node:v8") as typeof NodeV8 | undefined
+  if (v8 === null) v8 = nodeBuiltin("node:v8")
   return v8
 }
 const hasBuffer = typeof Buffer === "function"

@@ -18,7 +18,7 @@
  *
  * @internal
  */
-import type * as NodeZlib from "node:zlib"
+import { nodeBuiltin } from "./nodeBuiltin.js"
 
 /** @internal */
 export const SNAPSHOT_MAGIC = "ELRUSNP1"
@@ -91,9 +91,7 @@ export const crc32Table = (bytes: Uint8Array, start = 0, end = bytes.length, ini
 
 // Looked up rather than imported, so that this module loads in a browser too (the KeyValueStore
 // backend over localStorage), where the table does all the work.
-const zlibCrc32 = (
-  (globalThis as any).process?.getBuiltinModule?.("node:zlib") as typeof NodeZlib | undefined
-)?.crc32
+const zlibCrc32 = nodeBuiltin("node:zlib")?.crc32
 
 // Below this length the table wins: a call into zlib, and the subarray it needs, cost more than the
 // bytes (measured on Node 20: the table 2 to 6 times faster on records of 32 to 128 bytes, even at

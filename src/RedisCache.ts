@@ -12,6 +12,7 @@ import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
 import type { InvalidOption, RedisError } from "./CacheError.js"
@@ -51,13 +52,19 @@ export interface Options<V> {
    */
   readonly timeToLive?: Duration.DurationInput | undefined
   /**
-   * Where Redis is: a `redis://` URL, or `ioredis` options (`{ path: "/run/redis.sock" }`, `{ host,
+   * The eviction policy of L1: `"lru"` (default, exact LRU) or `"w-tinylfu"` (see
+   * `LruCache.Options`). Redis itself keeps every entry until its time to live ends.
+   */
+  readonly policy?: "lru" | "w-tinylfu" | undefined
+  /**
+   * Where Redis is: a `redis://` URL, plain or `Redacted` (as `Config.redacted` reads it), or
+   * `ioredis` options (`{ path: "/run/redis.sock" }`, `{ host,
    * port, password }`...). Default: `"redis://127.0.0.1:6379"`. Unless you override them, commands
    * fail fast while the connection is down (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
    * `connectTimeout` and `commandTimeout` of 1 second) and the client reconnects by itself, retrying
    * every 50 ms to 1 s; overriding these trades that away.
    */
-  readonly connection?: string | RedisOptions | undefined
+  readonly connection?: string | Redacted.Redacted<string> | RedisOptions | undefined
   /**
    * Every Redis key of this cache is `<prefix>\u0000<key>`, and invalidations go to the channel
    * `<prefix>invalidations`. Caches with different prefixes never see each other's entries, even

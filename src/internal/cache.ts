@@ -12,13 +12,14 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
+import type { InvalidOption, PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
-import { positiveDuration, positiveInteger } from "./options.js"
+import { decode, durationMillis, Policy, PositiveDuration, PositiveInteger, required } from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
 /** @internal */
@@ -62,7 +63,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
   }
 
   private millisOf(timeToLive: Duration.DurationInput | undefined): number {
-    return timeToLive === undefined ? this.defaultMillis : lru.timeToLiveMillis(timeToLive)
+    return timeToLive === undefined ? this.defaultMillis : durationMillis(timeToLive)
   }
 
   get(key: K): Effect.Effect<Option.Option<V>> {
@@ -157,7 +158,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     if (Exit.isSuccess(exit)) {
       const ttl = options?.timeToLive
       try {
-        millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit)) : this.millisOf(ttl)
+        millis = typeof ttl === "function" ? durationMillis(ttl(exit)) : this.millisOf(ttl)
       } catch (defect) {
         // A throwing time-to-live function is a defect of this computation, not of the cache.
         exit = Exit.die(defect)
@@ -294,48 +295,18 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
 
 // --- options ---------------------------------------------------------------------------------------
 
-interface Decoded {
-  readonly capacity: number
-  readonly timeToLive: Duration.Duration
-  readonly sweepInterval: Duration.Duration
-  readonly eventsCapacity: number
-  readonly policy: "lru" | "w-tinylfu"
-}
-
 const DEFAULT_EVENTS_CAPACITY = 1024
 
-const METHOD = "LruCache.make"
+/** The options `make` reads; `persistence` is the backend's to check, when it opens. */
+const OptionsSchema = Schema.Struct({
+  capacity: required(PositiveInteger),
+  timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
+  sweepInterval: Schema.optionalWith(PositiveDuration, { default: () => DEFAULT_SWEEP_INTERVAL }),
+  eventsCapacity: Schema.optionalWith(PositiveInteger, { default: () => DEFAULT_EVENTS_CAPACITY }),
+  policy: Schema.optionalWith(Policy, { default: () => "lru" as const })
+})
 
-const decodeOptions = <K, V, E, R>(
-  options: LruCache.Options<K, V, E, R>
-): Either.Either<Decoded, InvalidOption> =>
-  Either.gen(function* () {
-    const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
-    const timeToLive =
-      options.timeToLive === undefined
-        ? Duration.infinity
-        : yield* positiveDuration(METHOD, "timeToLive", options.timeToLive, { finite: false })
-    const sweepInterval =
-      options.sweepInterval === undefined
-        ? DEFAULT_SWEEP_INTERVAL
-        : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
-    const eventsCapacity =
-      options.eventsCapacity === undefined
-        ? DEFAULT_EVENTS_CAPACITY
-        : yield* positiveInteger(METHOD, "eventsCapacity", options.eventsCapacity)
-    const policy = options.policy ?? "lru"
-    if (policy !== "lru" && policy !== "w-tinylfu") {
-      return yield* Either.left(
-        new InvalidOption({
-          method: METHOD,
-          option: "policy",
-          reason: 'must be "lru" or "w-tinylfu"',
-          value: policy
-        })
-      )
-    }
-    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy }
-  })
+const decodeOptions = decode("LruCache.make", OptionsSchema)
 
 // --- constructors ----------------------------------------------------------------------------------
 

@@ -17,12 +17,13 @@ import type { Lru } from "../../Lru.js"
 import type * as LruCache from "../../LruCache.js"
 import type * as RedisCache from "../../RedisCache.js"
 import * as lru from "../lru.js"
+import { durationMillis } from "../options.js"
 import { makeParts } from "../shell.js"
 import { connect, firstConnect, pxOf } from "./client.js"
 import * as invalidation from "./invalidation.js"
 import { decodeKey, LOCK_NAMESPACE } from "./keyEncoding.js"
 import * as lock from "./lock.js"
-import { decodeOptions, millisOf } from "./options.js"
+import { decodeOptions } from "./options.js"
 import * as scan from "./scan.js"
 import { type Entry, Tier } from "./tier.js"
 
@@ -65,7 +66,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
 
   set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, RedisError> {
     const timeToLive =
-      options?.timeToLive === undefined ? this.config.timeToLive : millisOf(options.timeToLive)
+      options?.timeToLive === undefined ? this.config.timeToLive : durationMillis(options.timeToLive)
     return Effect.flatMap(this.encodeKey("set", key), (encoded) =>
       this.store("set", encoded, key, value, timeToLive)
     )
@@ -181,7 +182,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
         const millis =
           ttl === undefined
             ? this.config.timeToLive
-            : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
+            : durationMillis(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
         return this.store("getOrCompute", encoded, key, value, millis)
       })
       if (claimed._tag === "Unlocked") return stored
@@ -380,7 +381,8 @@ export const make = <K, V>(
     const runtime = yield* Effect.runtime<never>()
     const parts = yield* makeParts<string, Entry<K, V>, K, V>(
       config.capacity,
-      Math.max(EVENTS_CAPACITY, config.capacity)
+      Math.max(EVENTS_CAPACITY, config.capacity),
+      config.policy
     )
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")

@@ -68,10 +68,10 @@ export const MemoCache: Context.Tag<MemoCache, MemoCache> = internal.tag
  */
 export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
   /**
-   * The name the function's entries are keyed by. Default: the function's own `name`. An anonymous
-   * function without this option is rejected when it is wrapped (a `TypeError`), and two different
-   * functions that use one name in one cache fail their calls with a `KeyEncodingError`: two
-   * functions never share entries.
+   * The name the function's entries are keyed by. Default: the function's own `name`. The calls of
+   * an anonymous function without this option fail with an `InvalidOption`, and so do those of a
+   * second function that uses a name another one holds in the same cache: two functions never
+   * share entries.
    */
   readonly name?: string | undefined
   /**
@@ -100,6 +100,25 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
 }
 
 /**
+ * Arguments whose canonical encoding cannot fail: a memoized function over only these never fails
+ * with a `KeyEncodingError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Encodable = string | number | boolean | bigint | null | undefined
+
+/**
+ * What a call fails with when its arguments have no key: `never` for arguments of
+ * {@link Encodable} types, else `KeyEncodingError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type KeyError<Args extends ReadonlyArray<unknown>> =
+  Args extends ReadonlyArray<Encodable> ? never : KeyEncodingError
+
+/**
  * A memoized function: call it like the original, or drop the stored result of one call with
  * `invalidate`. `Env` is what finding the cache needs: the {@link MemoCache} service for
  * {@link cached}, nothing for {@link cachedWith}. `CE` is what the cache's writes fail with (a
@@ -110,12 +129,12 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
  * @category models
  */
 export interface Memoized<Args extends ReadonlyArray<unknown>, A, E, R, Env, CE = never> {
-  (...args: Args): Effect.Effect<A, E | KeyEncodingError | RecursiveComputation | CE, R | Env>
+  (...args: Args): Effect.Effect<A, E | InvalidOption | KeyError<Args> | RecursiveComputation | CE, R | Env>
   /**
    * Removes the stored result of the call with these arguments, so that the next call runs the
    * function again: true iff there was a live one.
    */
-  readonly invalidate: (...args: Args) => Effect.Effect<boolean, KeyEncodingError | CE, Env>
+  readonly invalidate: (...args: Args) => Effect.Effect<boolean, InvalidOption | KeyError<Args> | CE, Env>
 }
 
 /**
@@ -162,8 +181,8 @@ export const layer: <E extends PersistenceError = never, R = never>(
  * function that calls itself with the same arguments (directly or through other memoized calls)
  * fails that call with `RecursiveComputation` instead of waiting for itself forever.
  *
- * Throws a `TypeError` when the function has no name (give a `name` option) and a `RangeError` for
- * an invalid duration: mistakes in code, reported when the module that wraps the function loads.
+ * Invalid options (no name, a time to live that is not a positive duration) fail every call with
+ * an `InvalidOption` naming the option, as they fail `LruCache.make`; wrapping never throws.
  *
  * @example
  * ```ts

@@ -689,6 +689,34 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("takes the policy of L1: W-TinyLFU keeps part of a loop that LRU keeps none of", () =>
+    Effect.gen(function* () {
+      // A loop over more keys than L1 holds: under LRU each key is evicted just before it comes back.
+      const localHits = (policy: "lru" | "w-tinylfu") =>
+        Effect.gen(function* () {
+          const cache = yield* make<number, number>(`policy-${policy}:`, { capacity: 10, policy })
+          for (let round = 0; round < 20; round++) {
+            for (let key = 0; key < 15; key++) {
+              const found = yield* cache.get(key)
+              if (Option.isNone(found)) yield* cache.set(key, key)
+              else expect(found.value).toBe(key)
+            }
+          }
+          return (yield* cache.stats).localHits
+        }).pipe(Effect.scoped)
+      expect(yield* localHits("lru")).toBe(0)
+      expect(yield* localHits("w-tinylfu")).toBeGreaterThan(0)
+    })
+  )
+
+  live("rejects an unknown policy with InvalidOption", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(make("policy:", { policy: "lfu" as "lru" })))
+      expect(error).toMatchObject({ _tag: "InvalidOption", option: "policy", value: "lfu" })
+      expect(error.message).toContain('must be "lru" or "w-tinylfu"')
+    })
+  )
+
   live("rejects invalid options with InvalidOption naming the option", () =>
     Effect.gen(function* () {
       const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
@@ -697,7 +725,8 @@ describe.skipIf(!available)("RedisCache", () => {
         [{ prefix: "a\u0000b" }, "prefix"],
         [{ timeToLive: -1 }, "timeToLive"],
         [{ lockTimeToLive: Duration.infinity }, "lockTimeToLive"],
-        [{ whenUnavailable: "maybe" as any }, "whenUnavailable"]
+        [{ whenUnavailable: "maybe" as any }, "whenUnavailable"],
+        [{ policy: "lfu" as any }, "policy"]
       ]
       for (const [options, option] of cases) {
         const exit = yield* Effect.exit(Effect.scoped(make("invalid:", options)))

@@ -200,7 +200,9 @@ export interface Options<K, V, E = never, R = never> {
 
 /**
  * Makes a cache living in the current scope. When the scope closes, the sweep stops and the
- * persistence backend, if any, flushes and closes its files, whatever way the scope ends.
+ * persistence backend, if any, flushes and closes its files, whatever way the scope ends. Without
+ * persistence, `make` fails with `InvalidOption` only, and the cache's operations cannot fail
+ * (its `E` is `never`).
  *
  * @example
  * ```ts
@@ -217,9 +219,17 @@ export interface Options<K, V, E = never, R = never> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <K, V, E = never, R = never>(
-  options: Options<K, V, E, R>
-) => Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> = internal.make
+export const make: {
+  <K, V, E = never, R = never>(
+    options: Options<K, V, E, R> & { readonly persistence: Persistence<K, V, E, R> }
+  ): Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R>
+  <K, V>(
+    options: Options<K, V> & { readonly persistence?: undefined }
+  ): Effect.Effect<LruCache<K, V>, InvalidOption, Scope.Scope>
+  <K, V, E = never, R = never>(
+    options: Options<K, V, E, R>
+  ): Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R>
+} = internal.make
 
 /**
  * A layer that provides a cache under a tag of your own.
@@ -236,10 +246,20 @@ export const make: <K, V, E = never, R = never>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: <I, K, V, E = never, R = never>(
-  tag: Context.Tag<I, LruCache<K, V, E>>,
-  options: Options<K, V, E, R>
-) => Layer.Layer<I, InvalidOption | PersistenceError, R> = internal.layer
+export const layer: {
+  <I, K, V, E = never, R = never>(
+    tag: Context.Tag<I, LruCache<K, V, E>>,
+    options: Options<K, V, E, R> & { readonly persistence: Persistence<K, V, E, R> }
+  ): Layer.Layer<I, InvalidOption | PersistenceError, R>
+  <I, K, V>(
+    tag: Context.Tag<I, LruCache<K, V>>,
+    options: Options<K, V> & { readonly persistence?: undefined }
+  ): Layer.Layer<I, InvalidOption>
+  <I, K, V, E = never, R = never>(
+    tag: Context.Tag<I, LruCache<K, V, E>>,
+    options: Options<K, V, E, R>
+  ): Layer.Layer<I, InvalidOption | PersistenceError, R>
+} = internal.layer
 
 /**
  * @since 0.1.0

@@ -12,6 +12,7 @@ import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { InvalidOption, KeyEncodingError, PersistenceError, RecursiveComputation } from "./CacheError.js"
+import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/memo.js"
 import type * as LruCache from "./LruCache.js"
 
@@ -139,14 +140,24 @@ export interface Memoized<Args extends ReadonlyArray<unknown>, A, E, R, Env, CE 
 
 /**
  * Makes a memoization service living in the current scope; background refreshes live there too.
- * Takes the options of `LruCache.make`.
+ * Takes the options of `LruCache.make`; without persistence, it fails with `InvalidOption` only.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <E extends PersistenceError = never, R = never>(
-  options: LruCache.Options<string, Entry, E, R>
-) => Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R> = internal.make
+export const make: {
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R> & {
+      readonly persistence: Persistence<string, Entry, E, R>
+    }
+  ): Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R>
+  (
+    options: LruCache.Options<string, Entry> & { readonly persistence?: undefined }
+  ): Effect.Effect<MemoCache, InvalidOption, Scope.Scope>
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R>
+  ): Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R>
+} = internal.make
 
 /**
  * A layer providing the {@link MemoCache} service. Takes the options of `LruCache.make`.
@@ -162,9 +173,19 @@ export const make: <E extends PersistenceError = never, R = never>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: <E extends PersistenceError = never, R = never>(
-  options: LruCache.Options<string, Entry, E, R>
-) => Layer.Layer<MemoCache, InvalidOption | PersistenceError, R> = internal.layer
+export const layer: {
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R> & {
+      readonly persistence: Persistence<string, Entry, E, R>
+    }
+  ): Layer.Layer<MemoCache, InvalidOption | PersistenceError, R>
+  (
+    options: LruCache.Options<string, Entry> & { readonly persistence?: undefined }
+  ): Layer.Layer<MemoCache, InvalidOption>
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R>
+  ): Layer.Layer<MemoCache, InvalidOption | PersistenceError, R>
+} = internal.layer
 
 /**
  * Memoizes an effectful function in the {@link MemoCache} service. The key of a call is the

@@ -310,8 +310,7 @@ const decodeOptions = decode("LruCache.make", OptionsSchema)
 
 // --- constructors ----------------------------------------------------------------------------------
 
-/** @internal */
-export const make = <K, V, E = never, R = never>(
+const makeCache = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
@@ -338,8 +337,17 @@ export const make = <K, V, E = never, R = never>(
     return cache
   })
 
+/**
+ * Only a persistence backend fails with `PersistenceError` (when it opens), so without one `make`
+ * fails with `InvalidOption` alone: the overloads say so, which one implementation cannot.
+ *
+ * @internal
+ */
+export const make = makeCache as typeof LruCache.make
+
 /** @internal */
-export const layer = <I, K, V, E = never, R = never>(
+export const layer = (<I, K, V, E, R>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, E>>,
   options: LruCache.Options<K, V, E, R>
-): Layer.Layer<I, InvalidOption | PersistenceError, R> => Layer.scoped(tag, make(options))
+): Layer.Layer<I, InvalidOption | PersistenceError, R> =>
+  Layer.scoped(tag, makeCache(options))) as typeof LruCache.layer

@@ -382,21 +382,24 @@ export const cachedWith = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
 ): MemoCache.Memoized<Args, A, E, R, never, CE> =>
   memoized(plan(fn, options), (f) => Effect.suspend(() => f(cache)))
 
-/** @internal */
-export const make = <E extends PersistenceError = never, R = never>(
+const makeMemo = <E extends PersistenceError, R>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
 ): Effect.Effect<MemoCache.MemoCache, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const cache = yield* cacheInternal.make(options)
+    const cache: Cache<E> = yield* cacheInternal.make(options)
     const scope = yield* Effect.scope
     states.set(cache, { owners: new Map(), refreshing: new Set(), scope })
     return { [TypeId]: TypeId, cache, timeToLive: cache.timeToLive }
   })
 
+/** As `LruCache.make`: without persistence, the overloads say it fails with `InvalidOption` alone. @internal */
+export const make = makeMemo as typeof MemoCache.make
+
 /** @internal */
-export const layer = <E extends PersistenceError = never, R = never>(
+export const layer = (<E extends PersistenceError, R>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
-): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> => Layer.scoped(tag, make(options))
+): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> =>
+  Layer.scoped(tag, makeMemo(options))) as typeof MemoCache.layer
 
 /** @internal */
 export const key = memoKey.key

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -186,6 +188,29 @@ export const layer: {
     options: LruCache.Options<string, Entry, E, R>
   ): Layer.Layer<MemoCache, InvalidOption | PersistenceError, R>
 } = internal.layer
+
+/**
+ * A layer like {@link layer}, with its options read from `Config` (see `LruCache.layerConfig`): a
+ * missing or malformed setting fails it with a `ConfigError` naming its key.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { MemoCache } from "effect-lru-cache"
+ *
+ * const MemoLive = MemoCache.layerConfig({
+ *   capacity: Config.integer("MEMO_CAPACITY"),
+ *   timeToLive: Config.duration("MEMO_TTL")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: <E extends PersistenceError = never, R = never>(
+  config: Config.Config.Wrap<LruCache.Options<string, Entry, E, R>>
+) => Layer.Layer<MemoCache, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =
+  internal.layerConfig
 
 /**
  * Memoizes an effectful function in the {@link MemoCache} service. The key of a call is the

@@ -8,6 +8,8 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -203,3 +205,31 @@ export const layer: <I, K, V>(
   tag: Context.Tag<I, LruCache<K, V, RedisError>>,
   options: Options<V>
 ) => Layer.Layer<I, InvalidOption | RedisError> = internal.layer
+
+/**
+ * A layer like {@link layer}, with its options read from `Config` (see `LruCache.layerConfig`).
+ * Read the URL with `Config.redacted`, so that its password shows in no log or error: a missing or
+ * malformed setting fails the layer with a `ConfigError` naming its key.
+ *
+ * @example
+ * ```ts
+ * import { Config, Context } from "effect"
+ * import type { RedisError } from "effect-lru-cache/CacheError"
+ * import type { LruCache } from "effect-lru-cache/LruCache"
+ * import { RedisCache } from "effect-lru-cache/RedisCache"
+ *
+ * class Prices extends Context.Tag("Prices")<Prices, LruCache<string, number, RedisError>>() {}
+ * const PricesLive = RedisCache.layerConfig(Prices, {
+ *   capacity: Config.integer("PRICES_L1_CAPACITY"),
+ *   timeToLive: Config.duration("PRICES_TTL"),
+ *   connection: Config.redacted("REDIS_URL")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: <I, K, V>(
+  tag: Context.Tag<I, LruCache<K, V, RedisError>>,
+  config: Config.Config.Wrap<Options<V>>
+) => Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> = internal.layerConfig

@@ -1,7 +1,21 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import {
+  Cause,
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Ref,
+  TestClock
+} from "effect"
 import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
@@ -610,6 +624,43 @@ describe("persistence", () => {
         expect(yield* runs).toBe(1)
       })
       yield* Effect.provide(program, MemoCache.layer({ capacity: 10, persistence: failing }))
+    })
+  )
+})
+
+describe("layerConfig", () => {
+  const live = MemoCache.layerConfig({
+    capacity: Config.integer("MEMO_CAPACITY"),
+    timeToLive: Config.duration("MEMO_TTL")
+  })
+  const settings = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+
+  it.effect("reads the capacity and the time to live from the ConfigProvider", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("config", [Effect.succeed("v"), Effect.succeed("w")])
+      const f = cached(fn)
+      expect(yield* f(1)).toBe("v")
+      expect(yield* f(1)).toBe("v")
+      expect(yield* runs).toBe(1)
+      const memo = yield* MemoCache.MemoCache
+      expect(Duration.toMillis(memo.timeToLive)).toBe(2_000)
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* f(1)).toBe("w")
+    }).pipe(
+      Effect.provide(live),
+      Effect.withConfigProvider(settings({ MEMO_CAPACITY: "10", MEMO_TTL: "2 seconds" }))
+    )
+  )
+
+  it.effect("fails with a ConfigError naming the missing key", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(MemoCache.MemoCache), live).pipe(
+          Effect.withConfigProvider(settings({ MEMO_CAPACITY: "10" }))
+        )
+      )
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("MEMO_TTL")
     })
   )
 })

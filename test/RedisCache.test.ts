@@ -1,10 +1,27 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Either, Equal, Exit, Fiber, Logger, Option, type Scope } from "effect"
+import {
+  Cause,
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Either,
+  Equal,
+  Exit,
+  Fiber,
+  Logger,
+  Option,
+  type Scope
+} from "effect"
 import * as fc from "fast-check"
 import { afterAll, afterEach, beforeAll } from "vitest"
 import type { RedisError } from "../src/CacheError.js"
 import { describeConnection, normalizeUrl, sanitizeCause } from "../src/internal/redis/client.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncoding.js"
+import type * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import { captureLogs, type Log, record, takeLogs, warnings } from "./redis/logs.js"
@@ -706,6 +723,43 @@ describe.skipIf(!available)("RedisCache", () => {
         }).pipe(Effect.scoped)
       expect(yield* localHits("lru")).toBe(0)
       expect(yield* localHits("w-tinylfu")).toBeGreaterThan(0)
+    })
+  )
+
+  live("layerConfig reads its options, the URL as a redacted secret, from the ConfigProvider", () =>
+    Effect.gen(function* () {
+      class Prices extends Context.Tag("test/Prices")<
+        Prices,
+        LruCache.LruCache<string, number, RedisError>
+      >() {}
+      const live = RedisCache.layerConfig(Prices, {
+        capacity: Config.integer("PRICES_CAPACITY"),
+        timeToLive: Config.duration("PRICES_TTL"),
+        policy: Config.literal("lru", "w-tinylfu")("PRICES_POLICY"),
+        connection: Config.redacted("REDIS_URL"),
+        prefix: Config.succeed("config:")
+      })
+      const settings = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+      const env = {
+        PRICES_CAPACITY: "10",
+        PRICES_TTL: "1 minute",
+        PRICES_POLICY: "w-tinylfu",
+        REDIS_URL: server.socket
+      }
+      const remaining = yield* Effect.gen(function* () {
+        const prices = yield* Prices
+        yield* prices.set("apple", 3)
+        expect(yield* prices.get("apple")).toEqual(Option.some(3))
+        return yield* prices.remainingTtl("apple")
+      }).pipe(Effect.provide(live), Effect.withConfigProvider(settings(env)))
+      expect(Option.map(remaining, Duration.toMillis)).toEqual(Option.some(expect.any(Number)))
+      expect(Duration.lessThanOrEqualTo(Option.getOrThrow(remaining), Duration.minutes(1))).toBe(true)
+      const { REDIS_URL: _, ...withoutUrl } = env
+      const missing = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(Prices), live).pipe(Effect.withConfigProvider(settings(withoutUrl)))
+      )
+      expect(ConfigError.isConfigError(missing)).toBe(true)
+      expect(String(missing)).toContain("REDIS_URL")
     })
   )
 

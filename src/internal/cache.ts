@@ -2,6 +2,8 @@
  * The cache service: the shell of internal/shell.ts around the immutable `Lru`, with the
  * persistence backend's journal written in the same atomic step as the state change.
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -351,3 +353,10 @@ export const layer = (<I, K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Layer.Layer<I, InvalidOption | PersistenceError, R> =>
   Layer.scoped(tag, makeCache(options))) as typeof LruCache.layer
+
+/** @internal */
+export const layerConfig = <I, K, V, E = never, R = never>(
+  tag: Context.Tag<I, LruCache.LruCache<K, V, E>>,
+  config: Config.Config.Wrap<LruCache.Options<K, V, E, R>>
+): Layer.Layer<I, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, makeCache(options))))

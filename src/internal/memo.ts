@@ -1,5 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -400,6 +402,12 @@ export const layer = (<E extends PersistenceError, R>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
 ): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> =>
   Layer.scoped(tag, makeMemo(options))) as typeof MemoCache.layer
+
+/** @internal */
+export const layerConfig = <E extends PersistenceError = never, R = never>(
+  config: Config.Config.Wrap<LruCache.Options<string, MemoCache.Entry, E, R>>
+): Layer.Layer<MemoCache.MemoCache, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, makeMemo(options))))
 
 /** @internal */
 export const key = memoKey.key

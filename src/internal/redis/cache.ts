@@ -2,6 +2,8 @@
  * The Redis cache's operations, on the tier of internal/redis/tier.ts, and its constructors.
  */
 
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -411,3 +413,10 @@ export const layer = <I, K, V>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
   options: RedisCache.Options<V>
 ): Layer.Layer<I, InvalidOption | RedisError> => Layer.scoped(tag, make<K, V>(options))
+
+/** @internal */
+export const layerConfig = <I, K, V>(
+  tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
+  config: Config.Config.Wrap<RedisCache.Options<V>>
+): Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, make<K, V>(options))))

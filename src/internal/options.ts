@@ -10,6 +10,8 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidOption } from "../CacheError.js"
+import type { Codec } from "../CachePersistence.js"
+import * as codec from "./persistence/codec.js"
 
 /** Annotates `schema` so that any failure of it, its own or of what it refines, reads `reason`. */
 const because = <S extends Schema.Schema.Any>(schema: S, reason: string): S =>
@@ -25,6 +27,12 @@ export const PositiveInteger: Schema.Schema<number, number> = because(
 export const NonEmptyString: Schema.Schema<string> = because(
   Schema.String.pipe(Schema.minLength(1)),
   "must be a non-empty string"
+)
+
+/** A codec made by `CachePersistence.codec`. @internal */
+export const AnyCodec: Schema.Schema<Codec<unknown>> = Schema.declare(
+  (u): u is Codec<unknown> => codec.isCodec(u),
+  { message: () => "must be a codec from CachePersistence.codec" }
 )
 
 /** One of `values`, the reason listing them: `must be "a", "b" or "c"`. @internal */

@@ -8,6 +8,7 @@ import type { InvalidOption } from "../../CacheError.js"
 import type { Codec } from "../../CachePersistence.js"
 import type * as RedisCache from "../../RedisCache.js"
 import {
+  AnyCodec,
   decode,
   FiniteDuration,
   oneOf,
@@ -48,10 +49,6 @@ const Prefix = Schema.String.pipe(
   })
 )
 
-const ValueCodec = Schema.declare((u): u is Codec<unknown> => codec.isCodec(u), {
-  message: () => "must be a codec from CachePersistence.codec"
-})
-
 /** A URL, plain or `Redacted` (as `Config.redacted` gives it), or ioredis options. */
 const ConnectionSchema = Schema.Union(
   Schema.String,
@@ -69,7 +66,7 @@ const OptionsSchema = Schema.Struct({
   timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
   policy: Schema.optionalWith(Policy, { default: () => "lru" as const }),
   prefix: Schema.optionalWith(Prefix, { default: () => DEFAULT_PREFIX }),
-  valueCodec: Schema.optionalWith(ValueCodec, { default: () => codec.structuredClone }),
+  valueCodec: Schema.optionalWith(AnyCodec, { default: () => codec.structuredClone }),
   whenUnavailable: Schema.optionalWith(oneOf("serveFromL1", "fail"), {
     default: () => "serveFromL1" as const
   }),

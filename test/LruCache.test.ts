@@ -442,6 +442,7 @@ describe("LruCache", () => {
       ["capacity", { capacity: Number.POSITIVE_INFINITY }],
       ["capacity", { capacity: "3" as unknown as number }],
       ["capacity", {} as unknown as LruCache.Options<string, number>],
+      ["options", null as unknown as LruCache.Options<string, number>],
       ["timeToLive", { capacity: 3, timeToLive: -1 }],
       ["timeToLive", { capacity: 3, timeToLive: "-5 seconds" }],
       ["timeToLive", { capacity: 3, timeToLive: "soon" as unknown as Duration.DurationInput }],

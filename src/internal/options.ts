@@ -117,7 +117,8 @@ export const decode =
       return new InvalidOption({
         method,
         option: option === undefined ? "options" : String(option),
-        reason: issue?.message ?? String(error),
+        // Without a path, the options themselves are not an object.
+        reason: option === undefined ? "must be an object of options" : (issue?.message ?? String(error)),
         value:
           option === undefined || typeof input !== "object" || input === null
             ? input

@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -238,7 +240,9 @@ export interface Options<K, V, E = never, R = never> {
 
 /**
  * Makes a cache living in the current scope. When the scope closes, the sweep stops and the
- * persistence backend, if any, flushes and closes its files, whatever way the scope ends.
+ * persistence backend, if any, flushes and closes its files, whatever way the scope ends. Without
+ * persistence, `make` fails with `InvalidOption` only, and the cache's operations cannot fail
+ * (its `E` is `never`).
  *
  * @example
  * ```ts
@@ -255,9 +259,17 @@ export interface Options<K, V, E = never, R = never> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <K, V, E = never, R = never>(
-  options: Options<K, V, E, R>
-) => Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> = internal.make
+export const make: {
+  <K, V, E = never, R = never>(
+    options: Options<K, V, E, R> & { readonly persistence: Persistence<K, V, E, R> }
+  ): Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R>
+  <K, V>(
+    options: Options<K, V> & { readonly persistence?: undefined }
+  ): Effect.Effect<LruCache<K, V>, InvalidOption, Scope.Scope>
+  <K, V, E = never, R = never>(
+    options: Options<K, V, E, R>
+  ): Effect.Effect<LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R>
+} = internal.make
 
 /**
  * A layer that provides a cache under a tag of your own.
@@ -274,10 +286,46 @@ export const make: <K, V, E = never, R = never>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: <I, K, V, E = never, R = never>(
+export const layer: {
+  <I, K, V, E = never, R = never>(
+    tag: Context.Tag<I, LruCache<K, V, E>>,
+    options: Options<K, V, E, R> & { readonly persistence: Persistence<K, V, E, R> }
+  ): Layer.Layer<I, InvalidOption | PersistenceError, R>
+  <I, K, V>(
+    tag: Context.Tag<I, LruCache<K, V>>,
+    options: Options<K, V> & { readonly persistence?: undefined }
+  ): Layer.Layer<I, InvalidOption>
+  <I, K, V, E = never, R = never>(
+    tag: Context.Tag<I, LruCache<K, V, E>>,
+    options: Options<K, V, E, R>
+  ): Layer.Layer<I, InvalidOption | PersistenceError, R>
+} = internal.layer
+
+/**
+ * A layer like {@link layer}, with its options read from `Config`: from the environment by
+ * default, or from any `ConfigProvider`. Give each option as a `Config` of it (`Config.succeed` for
+ * a fixed one), or the whole options as one `Config`; a missing or malformed setting fails the layer with a `ConfigError` naming its key, and a setting
+ * that reads but is not a valid option (a capacity of 0) with an `InvalidOption`.
+ *
+ * @example
+ * ```ts
+ * import { Config, Context, Duration } from "effect"
+ * import { LruCache } from "effect-lru-cache"
+ *
+ * class Sessions extends Context.Tag("Sessions")<Sessions, LruCache.LruCache<string, string>>() {}
+ * const SessionsLive = LruCache.layerConfig(Sessions, {
+ *   capacity: Config.integer("SESSIONS_CAPACITY").pipe(Config.withDefault(10_000)),
+ *   timeToLive: Config.duration("SESSIONS_TTL").pipe(Config.withDefault(Duration.minutes(30)))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: <I, K, V, E = never, R = never>(
   tag: Context.Tag<I, LruCache<K, V, E>>,
-  options: Options<K, V, E, R>
-) => Layer.Layer<I, InvalidOption | PersistenceError, R> = internal.layer
+  config: Config.Config.Wrap<Options<K, V, E, R>>
+) => Layer.Layer<I, ConfigError.ConfigError | InvalidOption | PersistenceError, R> = internal.layerConfig
 
 /**
  * @since 0.1.0

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -12,6 +14,7 @@ import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { InvalidOption, KeyEncodingError, PersistenceError, RecursiveComputation } from "./CacheError.js"
+import type { Persistence } from "./CachePersistence.js"
 import * as internal from "./internal/memo.js"
 import type * as LruCache from "./LruCache.js"
 
@@ -68,10 +71,10 @@ export const MemoCache: Context.Tag<MemoCache, MemoCache> = internal.tag
  */
 export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
   /**
-   * The name the function's entries are keyed by. Default: the function's own `name`. An anonymous
-   * function without this option is rejected when it is wrapped (a `TypeError`), and two different
-   * functions that use one name in one cache fail their calls with a `KeyEncodingError`: two
-   * functions never share entries.
+   * The name the function's entries are keyed by. Default: the function's own `name`. The calls of
+   * an anonymous function without this option fail with an `InvalidOption`, and so do those of a
+   * second function that uses a name another one holds in the same cache: two functions never
+   * share entries.
    */
   readonly name?: string | undefined
   /**
@@ -100,6 +103,25 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
 }
 
 /**
+ * Arguments whose canonical encoding cannot fail: a memoized function over only these never fails
+ * with a `KeyEncodingError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Encodable = string | number | boolean | bigint | null | undefined
+
+/**
+ * What a call fails with when its arguments have no key: `never` for arguments of
+ * {@link Encodable} types, else `KeyEncodingError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type KeyError<Args extends ReadonlyArray<unknown>> =
+  Args extends ReadonlyArray<Encodable> ? never : KeyEncodingError
+
+/**
  * A memoized function: call it like the original, or drop the stored result of one call with
  * `invalidate`. `Env` is what finding the cache needs: the {@link MemoCache} service for
  * {@link cached}, nothing for {@link cachedWith}. `CE` is what the cache's writes fail with (a
@@ -110,24 +132,34 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>, A, E> {
  * @category models
  */
 export interface Memoized<Args extends ReadonlyArray<unknown>, A, E, R, Env, CE = never> {
-  (...args: Args): Effect.Effect<A, E | KeyEncodingError | RecursiveComputation | CE, R | Env>
+  (...args: Args): Effect.Effect<A, E | InvalidOption | KeyError<Args> | RecursiveComputation | CE, R | Env>
   /**
    * Removes the stored result of the call with these arguments, so that the next call runs the
    * function again: true iff there was a live one.
    */
-  readonly invalidate: (...args: Args) => Effect.Effect<boolean, KeyEncodingError | CE, Env>
+  readonly invalidate: (...args: Args) => Effect.Effect<boolean, InvalidOption | KeyError<Args> | CE, Env>
 }
 
 /**
  * Makes a memoization service living in the current scope; background refreshes live there too.
- * Takes the options of `LruCache.make`.
+ * Takes the options of `LruCache.make`; without persistence, it fails with `InvalidOption` only.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: <E extends PersistenceError = never, R = never>(
-  options: LruCache.Options<string, Entry, E, R>
-) => Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R> = internal.make
+export const make: {
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R> & {
+      readonly persistence: Persistence<string, Entry, E, R>
+    }
+  ): Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R>
+  (
+    options: LruCache.Options<string, Entry> & { readonly persistence?: undefined }
+  ): Effect.Effect<MemoCache, InvalidOption, Scope.Scope>
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R>
+  ): Effect.Effect<MemoCache, InvalidOption | PersistenceError, Scope.Scope | R>
+} = internal.make
 
 /**
  * A layer providing the {@link MemoCache} service. Takes the options of `LruCache.make`.
@@ -143,9 +175,42 @@ export const make: <E extends PersistenceError = never, R = never>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: <E extends PersistenceError = never, R = never>(
-  options: LruCache.Options<string, Entry, E, R>
-) => Layer.Layer<MemoCache, InvalidOption | PersistenceError, R> = internal.layer
+export const layer: {
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R> & {
+      readonly persistence: Persistence<string, Entry, E, R>
+    }
+  ): Layer.Layer<MemoCache, InvalidOption | PersistenceError, R>
+  (
+    options: LruCache.Options<string, Entry> & { readonly persistence?: undefined }
+  ): Layer.Layer<MemoCache, InvalidOption>
+  <E extends PersistenceError = never, R = never>(
+    options: LruCache.Options<string, Entry, E, R>
+  ): Layer.Layer<MemoCache, InvalidOption | PersistenceError, R>
+} = internal.layer
+
+/**
+ * A layer like {@link layer}, with its options read from `Config` (see `LruCache.layerConfig`): a
+ * missing or malformed setting fails it with a `ConfigError` naming its key.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { MemoCache } from "effect-lru-cache"
+ *
+ * const MemoLive = MemoCache.layerConfig({
+ *   capacity: Config.integer("MEMO_CAPACITY"),
+ *   timeToLive: Config.duration("MEMO_TTL")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: <E extends PersistenceError = never, R = never>(
+  config: Config.Config.Wrap<LruCache.Options<string, Entry, E, R>>
+) => Layer.Layer<MemoCache, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =
+  internal.layerConfig
 
 /**
  * Memoizes an effectful function in the {@link MemoCache} service. The key of a call is the
@@ -162,8 +227,8 @@ export const layer: <E extends PersistenceError = never, R = never>(
  * function that calls itself with the same arguments (directly or through other memoized calls)
  * fails that call with `RecursiveComputation` instead of waiting for itself forever.
  *
- * Throws a `TypeError` when the function has no name (give a `name` option) and a `RangeError` for
- * an invalid duration: mistakes in code, reported when the module that wraps the function loads.
+ * Invalid options (no name, a time to live that is not a positive duration) fail every call with
+ * an `InvalidOption` naming the option, as they fail `LruCache.make`; wrapping never throws.
  *
  * @example
  * ```ts

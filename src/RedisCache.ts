@@ -8,10 +8,13 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
 import type { InvalidOption, RedisError } from "./CacheError.js"
@@ -51,13 +54,19 @@ export interface Options<V> {
    */
   readonly timeToLive?: Duration.DurationInput | undefined
   /**
-   * Where Redis is: a `redis://` URL, or `ioredis` options (`{ path: "/run/redis.sock" }`, `{ host,
+   * The eviction policy of L1: `"lru"` (default, exact LRU) or `"w-tinylfu"` (see
+   * `LruCache.Options`). Redis itself keeps every entry until its time to live ends.
+   */
+  readonly policy?: "lru" | "w-tinylfu" | undefined
+  /**
+   * Where Redis is: a `redis://` URL, plain or `Redacted` (as `Config.redacted` reads it), or
+   * `ioredis` options (`{ path: "/run/redis.sock" }`, `{ host,
    * port, password }`...). Default: `"redis://127.0.0.1:6379"`. Unless you override them, commands
    * fail fast while the connection is down (`enableOfflineQueue: false`, `maxRetriesPerRequest: 0`,
    * `connectTimeout` and `commandTimeout` of 1 second) and the client reconnects by itself, retrying
    * every 50 ms to 1 s; overriding these trades that away.
    */
-  readonly connection?: string | RedisOptions | undefined
+  readonly connection?: string | Redacted.Redacted<string> | RedisOptions | undefined
   /**
    * Every Redis key of this cache is `<prefix>\u0000<key>`, and invalidations go to the channel
    * `<prefix>invalidations`. Caches with different prefixes never see each other's entries, even
@@ -205,3 +214,31 @@ export const layer: <I, K, V>(
   tag: Context.Tag<I, LruCache<K, V, RedisError>>,
   options: Options<V>
 ) => Layer.Layer<I, InvalidOption | RedisError> = internal.layer
+
+/**
+ * A layer like {@link layer}, with its options read from `Config` (see `LruCache.layerConfig`).
+ * Read the URL with `Config.redacted`, so that its password shows in no log or error: a missing or
+ * malformed setting fails the layer with a `ConfigError` naming its key.
+ *
+ * @example
+ * ```ts
+ * import { Config, Context } from "effect"
+ * import type { RedisError } from "effect-lru-cache/CacheError"
+ * import type { LruCache } from "effect-lru-cache/LruCache"
+ * import { RedisCache } from "effect-lru-cache/RedisCache"
+ *
+ * class Prices extends Context.Tag("Prices")<Prices, LruCache<string, number, RedisError>>() {}
+ * const PricesLive = RedisCache.layerConfig(Prices, {
+ *   capacity: Config.integer("PRICES_L1_CAPACITY"),
+ *   timeToLive: Config.duration("PRICES_TTL"),
+ *   connection: Config.redacted("REDIS_URL")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: <I, K, V>(
+  tag: Context.Tag<I, LruCache<K, V, RedisError>>,
+  config: Config.Config.Wrap<Options<V>>
+) => Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> = internal.layerConfig

@@ -4,6 +4,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -440,6 +443,7 @@ describe("LruCache", () => {
       ["capacity", { capacity: Number.POSITIVE_INFINITY }],
       ["capacity", { capacity: "3" as unknown as number }],
       ["capacity", {} as unknown as LruCache.Options<string, number>],
+      ["options", null as unknown as LruCache.Options<string, number>],
       ["timeToLive", { capacity: 3, timeToLive: -1 }],
       ["timeToLive", { capacity: 3, timeToLive: "-5 seconds" }],
       ["timeToLive", { capacity: 3, timeToLive: "soon" as unknown as Duration.DurationInput }],
@@ -1619,5 +1623,112 @@ describe("refresh", () => {
       yield* Deferred.succeed(gate, undefined)
       yield* eventually(Effect.map(cache.peek("k"), (value) => Option.getOrNull(value) === "new"))
     })
+  )
+})
+
+describe("layerConfig", () => {
+  class Scores extends Context.Tag("test/Scores")<Scores, LruCache.LruCache<string, number>>() {}
+
+  const config = {
+    capacity: Config.integer("CACHE_CAPACITY"),
+    timeToLive: Config.duration("CACHE_TTL").pipe(Config.withDefault(Duration.infinity))
+  }
+
+  /** Builds the layer of `config` with settings `env`, and runs `use` with its cache. */
+  const withSettings = <A, E>(
+    env: Record<string, string>,
+    use: (cache: LruCache.LruCache<string, number>) => Effect.Effect<A, E>
+  ) =>
+    Effect.flatMap(Scores, use).pipe(
+      Effect.provide(LruCache.layerConfig(Scores, config)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
+
+  it.effect("reads the capacity and the time to live from the ConfigProvider", () =>
+    withSettings({ CACHE_CAPACITY: "2", CACHE_TTL: "1 second" }, (cache) =>
+      Effect.gen(function* () {
+        yield* Effect.forEach(["a", "b", "c"], (key, i) => cache.set(key, i), { discard: true })
+        expect(yield* cache.keys).toEqual(["c", "b"])
+        yield* TestClock.adjust("1 second")
+        expect(yield* cache.size).toBe(0)
+      })
+    )
+  )
+
+  it.effect("takes the defaults the config gives for settings that are absent", () =>
+    withSettings({ CACHE_CAPACITY: "5" }, (cache) =>
+      Effect.map(cache.set("a", 1), () => expect(Duration.isFinite(cache.timeToLive)).toBe(false))
+    )
+  )
+
+  it.effect("fails with a ConfigError naming the key when a setting is missing or malformed", () =>
+    Effect.gen(function* () {
+      const missing = yield* Effect.flip(withSettings({}, () => Effect.void))
+      expect(ConfigError.isConfigError(missing)).toBe(true)
+      expect(String(missing)).toContain("CACHE_CAPACITY")
+      const malformed = yield* Effect.flip(withSettings({ CACHE_CAPACITY: "many" }, () => Effect.void))
+      expect(ConfigError.isConfigError(malformed)).toBe(true)
+      expect(String(malformed)).toContain("CACHE_CAPACITY")
+      const duration = yield* Effect.flip(
+        withSettings({ CACHE_CAPACITY: "2", CACHE_TTL: "soon" }, () => Effect.void)
+      )
+      expect(String(duration)).toContain("CACHE_TTL")
+    })
+  )
+
+  it.effect("fails with InvalidOption when a setting reads but is not a valid option", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(withSettings({ CACHE_CAPACITY: "0" }, () => Effect.void))
+      expect(error).toBeInstanceOf(InvalidOption)
+      expect(error).toMatchObject({ option: "capacity", value: 0 })
+    })
+  )
+
+  it.scoped("reads the persistence path and durability from the ConfigProvider", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped()
+      class Persisted extends Context.Tag("test/Persisted")<
+        Persisted,
+        LruCache.LruCache<string, number, PersistenceError>
+      >() {}
+      const live = LruCache.layerConfig(Persisted, {
+        capacity: Config.integer("CACHE_CAPACITY"),
+        persistence: Config.map(
+          Config.all({
+            path: Config.string("CACHE_PATH"),
+            durability: Config.literal("always", "interval", "close")("CACHE_DURABILITY")
+          }),
+          (options) => CachePersistence.file<string, number>(options)
+        )
+      })
+      const provider = ConfigProvider.fromMap(
+        new Map([
+          ["CACHE_CAPACITY", "10"],
+          ["CACHE_PATH", `${directory}/scores.bin`],
+          ["CACHE_DURABILITY", "always"]
+        ])
+      )
+      const run = <A, E>(
+        use: (cache: LruCache.LruCache<string, number, PersistenceError>) => Effect.Effect<A, E>
+      ) => Effect.flatMap(Persisted, use).pipe(Effect.provide(live), Effect.withConfigProvider(provider))
+      yield* run((cache) => cache.set("a", 1))
+      expect(yield* fs.exists(`${directory}/scores.bin`)).toBe(true)
+      expect(yield* run((cache) => cache.get("a"))).toEqual(Option.some(1))
+      const wrong = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(Persisted), live).pipe(
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([
+                ["CACHE_CAPACITY", "10"],
+                ["CACHE_PATH", `${directory}/scores.bin`],
+                ["CACHE_DURABILITY", "sometimes"]
+              ])
+            )
+          )
+        )
+      )
+      expect(String(wrong)).toContain("CACHE_DURABILITY")
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })

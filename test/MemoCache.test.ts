@@ -1,8 +1,22 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Either, Exit, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { PersistenceError, RecursiveComputation } from "../src/CacheError.js"
+import {
+  Cause,
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Ref,
+  TestClock
+} from "effect"
+import { InvalidOption, PersistenceError, RecursiveComputation } from "../src/CacheError.js"
 import * as CachePersistence from "../src/CachePersistence.js"
 import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
@@ -208,18 +222,77 @@ describe("cached", () => {
 })
 
 describe("cached names and keys", () => {
-  it("rejects an anonymous function without a name option when it is wrapped", () => {
-    expect(() => cached((n: number) => Effect.succeed(n))).toThrow(/no name.*`name` option/)
-    expect(() => cached((n: number) => Effect.succeed(n), { name: "" })).toThrow(TypeError)
-    expect(() => cached((n: number) => Effect.succeed(n), { name: "ok" })).not.toThrow()
-  })
+  /** What a call of `f` fails with, and the same for its `invalidate`, as InvalidOptions. */
+  const rejected = <Args extends ReadonlyArray<unknown>>(
+    f: MemoCache.Memoized<Args, unknown, unknown, never, MemoCache.MemoCache, unknown>,
+    ...args: Args
+  ) =>
+    Effect.gen(function* () {
+      const call = yield* Effect.flip(f(...args))
+      const invalidate = yield* Effect.flip(f.invalidate(...args))
+      expect(call).toBeInstanceOf(InvalidOption)
+      expect(invalidate).toEqual(call)
+      return call as InvalidOption
+    })
 
-  it("rejects an invalid duration when it is wrapped", () => {
-    const f = (n: number) => Effect.succeed(n)
-    expect(() => cached(f, { timeToLive: -1 })).toThrow(/timeToLive/)
-    expect(() => cached(f, { timeToLive: "soon" as Duration.DurationInput })).toThrow(RangeError)
-    expect(() => cached(f, { staleWhileRevalidate: Number.NaN })).toThrow(/staleWhileRevalidate/)
-  })
+  it.effect("fails the calls of an anonymous function without a name option with an InvalidOption", () =>
+    Effect.gen(function* () {
+      const anonymous = yield* rejected(
+        cached((n: number) => Effect.succeed(n)),
+        1
+      )
+      expect(anonymous).toMatchObject({ method: "cached", option: "name" })
+      expect(anonymous.message).toMatch(/no name.*`name` option/)
+      expect(
+        yield* rejected(
+          cached((n: number) => Effect.succeed(n), { name: "" }),
+          1
+        )
+      ).toMatchObject({
+        option: "name",
+        value: ""
+      })
+      expect(yield* cached((n: number) => Effect.succeed(n), { name: "ok" })(1)).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect(
+    "fails the calls of a function wrapped with an invalid duration, as make does, not when wrapped",
+    () =>
+      Effect.gen(function* () {
+        const f = (n: number) => Effect.succeed(n)
+        const wrap = (options: MemoCache.CachedOptions<[number], number, never>) =>
+          Either.try(() => cached(f, options))
+        const negative = wrap({ timeToLive: -1 })
+        expect(Either.isRight(negative)).toBe(true)
+        const error = yield* rejected(Either.getOrThrow(negative), 1)
+        expect(error).toMatchObject({ method: "cached(f)", option: "timeToLive", value: -1 })
+        // The same words as the cache's own option of the same name.
+        const made = yield* Effect.flip(Effect.scoped(LruCache.make({ capacity: 1, timeToLive: -1 })))
+        expect(error.reason).toBe(made.reason)
+        for (const [option, options] of [
+          ["timeToLive", { timeToLive: "soon" as Duration.DurationInput }],
+          ["timeToLive", { timeToLive: 0 }],
+          ["staleWhileRevalidate", { staleWhileRevalidate: Number.NaN }],
+          ["staleWhileRevalidate", { staleWhileRevalidate: -5 }],
+          ["key", { key: "k" as never }]
+        ] as const) {
+          expect(yield* rejected(cached(f, options), 1)).toMatchObject({ option })
+        }
+        // A time to live that depends on the result is checked when it is asked, as the cache's own.
+        expect(yield* cached(f, { timeToLive: () => 0 })(2)).toBe(2)
+      }).pipe(provideMemo)
+  )
+
+  it.effect("fails the calls of cachedWith with invalid options, without the cache being touched", () =>
+    Effect.gen(function* () {
+      const cache = yield* LruCache.make<string, MemoCache.Entry>({ capacity: 2 })
+      const f = MemoCache.cachedWith(cache, (n: number) => Effect.succeed(n), { name: "f", timeToLive: -1 })
+      const error = yield* Effect.flip(f(1))
+      expect(error).toMatchObject({ _tag: "InvalidOption", option: "timeToLive" })
+      expect(yield* cache.size).toBe(0)
+    }).pipe(Effect.scoped)
+  )
 
   it.effect("fails the calls of a second function that takes a name already used in the cache", () =>
     Effect.gen(function* () {
@@ -227,7 +300,7 @@ describe("cached names and keys", () => {
       const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
       expect(yield* first(1)).toBe(1)
       const error = yield* Effect.flip(second(1))
-      expect(error).toMatchObject({ _tag: "KeyEncodingError", path: "name" })
+      expect(error).toMatchObject({ _tag: "InvalidOption", option: "name", value: "lookup" })
       expect(error.message).toMatch(/"lookup" is already used by another function/)
       expect(yield* first(1)).toBe(1)
     }).pipe(provideMemo)
@@ -307,7 +380,10 @@ describe("invalidate", () => {
       const first = cached((n: number) => Effect.succeed(n), { name: "lookup" })
       const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
       yield* first(1)
-      expect((yield* Effect.flip(second.invalidate(1))).path).toBe("name")
+      expect(yield* Effect.flip(second.invalidate(1))).toMatchObject({
+        _tag: "InvalidOption",
+        option: "name"
+      })
       const { cache } = yield* MemoCache.MemoCache
       expect(yield* cache.size).toBe(1)
     }).pipe(provideMemo)
@@ -548,6 +624,43 @@ describe("persistence", () => {
         expect(yield* runs).toBe(1)
       })
       yield* Effect.provide(program, MemoCache.layer({ capacity: 10, persistence: failing }))
+    })
+  )
+})
+
+describe("layerConfig", () => {
+  const live = MemoCache.layerConfig({
+    capacity: Config.integer("MEMO_CAPACITY"),
+    timeToLive: Config.duration("MEMO_TTL")
+  })
+  const settings = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+
+  it.effect("reads the capacity and the time to live from the ConfigProvider", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("config", [Effect.succeed("v"), Effect.succeed("w")])
+      const f = cached(fn)
+      expect(yield* f(1)).toBe("v")
+      expect(yield* f(1)).toBe("v")
+      expect(yield* runs).toBe(1)
+      const memo = yield* MemoCache.MemoCache
+      expect(Duration.toMillis(memo.timeToLive)).toBe(2_000)
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* f(1)).toBe("w")
+    }).pipe(
+      Effect.provide(live),
+      Effect.withConfigProvider(settings({ MEMO_CAPACITY: "10", MEMO_TTL: "2 seconds" }))
+    )
+  )
+
+  it.effect("fails with a ConfigError naming the missing key", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(MemoCache.MemoCache), live).pipe(
+          Effect.withConfigProvider(settings({ MEMO_CAPACITY: "10" }))
+        )
+      )
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("MEMO_TTL")
     })
   )
 })

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Context,
   Data,
   Deferred,
   Duration,
@@ -26,6 +30,7 @@ import {
 } from "../src/internal/redis/client.js"
 import { decodeKey, encodeKey, keyPrefix } from "../src/internal/redis/keyEncoding.js"
 import * as scan from "../src/internal/redis/scan.js"
+import type * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 import * as RedisCache from "../src/RedisCache.js"
 import {
@@ -747,6 +752,71 @@ describe.skipIf(!available)("RedisCache", () => {
     })
   )
 
+  live("takes the policy of L1: W-TinyLFU keeps part of a loop that LRU keeps none of", () =>
+    Effect.gen(function* () {
+      // A loop over more keys than L1 holds: under LRU each key is evicted just before it comes back.
+      const localHits = (policy: "lru" | "w-tinylfu") =>
+        Effect.gen(function* () {
+          const cache = yield* make<number, number>(`policy-${policy}:`, { capacity: 10, policy })
+          for (let round = 0; round < 20; round++) {
+            for (let key = 0; key < 15; key++) {
+              const found = yield* cache.get(key)
+              if (Option.isNone(found)) yield* cache.set(key, key)
+              else expect(found.value).toBe(key)
+            }
+          }
+          return (yield* cache.stats).localHits
+        }).pipe(Effect.scoped)
+      expect(yield* localHits("lru")).toBe(0)
+      expect(yield* localHits("w-tinylfu")).toBeGreaterThan(0)
+    })
+  )
+
+  live("layerConfig reads its options, the URL as a redacted secret, from the ConfigProvider", () =>
+    Effect.gen(function* () {
+      class Prices extends Context.Tag("test/Prices")<
+        Prices,
+        LruCache.LruCache<string, number, RedisError>
+      >() {}
+      const live = RedisCache.layerConfig(Prices, {
+        capacity: Config.integer("PRICES_CAPACITY"),
+        timeToLive: Config.duration("PRICES_TTL"),
+        policy: Config.literal("lru", "w-tinylfu")("PRICES_POLICY"),
+        connection: Config.redacted("REDIS_URL"),
+        prefix: Config.succeed("config:")
+      })
+      const settings = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+      const env = {
+        PRICES_CAPACITY: "10",
+        PRICES_TTL: "1 minute",
+        PRICES_POLICY: "w-tinylfu",
+        REDIS_URL: server.socket
+      }
+      const remaining = yield* Effect.gen(function* () {
+        const prices = yield* Prices
+        yield* prices.set("apple", 3)
+        expect(yield* prices.get("apple")).toEqual(Option.some(3))
+        return yield* prices.remainingTtl("apple")
+      }).pipe(Effect.provide(live), Effect.withConfigProvider(settings(env)))
+      expect(Option.map(remaining, Duration.toMillis)).toEqual(Option.some(expect.any(Number)))
+      expect(Duration.lessThanOrEqualTo(Option.getOrThrow(remaining), Duration.minutes(1))).toBe(true)
+      const { REDIS_URL: _, ...withoutUrl } = env
+      const missing = yield* Effect.flip(
+        Effect.provide(Effect.asVoid(Prices), live).pipe(Effect.withConfigProvider(settings(withoutUrl)))
+      )
+      expect(ConfigError.isConfigError(missing)).toBe(true)
+      expect(String(missing)).toContain("REDIS_URL")
+    })
+  )
+
+  live("rejects an unknown policy with InvalidOption", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(make("policy:", { policy: "lfu" as "lru" })))
+      expect(error).toMatchObject({ _tag: "InvalidOption", option: "policy", value: "lfu" })
+      expect(error.message).toContain('must be "lru" or "w-tinylfu"')
+    })
+  )
+
   live("rejects invalid options with InvalidOption naming the option", () =>
     Effect.gen(function* () {
       const cases: Array<[Partial<RedisCache.Options<unknown>>, string]> = [
@@ -755,7 +825,8 @@ describe.skipIf(!available)("RedisCache", () => {
         [{ prefix: "a\u0000b" }, "prefix"],
         [{ timeToLive: -1 }, "timeToLive"],
         [{ lockTimeToLive: Duration.infinity }, "lockTimeToLive"],
-        [{ whenUnavailable: "maybe" as any }, "whenUnavailable"]
+        [{ whenUnavailable: "maybe" as any }, "whenUnavailable"],
+        [{ policy: "lfu" as any }, "policy"]
       ]
       for (const [options, option] of cases) {
         const exit = yield* Effect.exit(Effect.scoped(make("invalid:", options)))

@@ -2,6 +2,8 @@
  * The cache service: the shell of internal/shell.ts around the immutable `Lru`, with the
  * persistence backend's journal written in the same atomic step as the state change.
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -12,13 +14,14 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
+import type { InvalidOption, PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
-import { positiveDuration, positiveInteger } from "./options.js"
+import { decode, durationMillis, Policy, PositiveDuration, PositiveInteger, required } from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
 /** @internal */
@@ -62,7 +65,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
   }
 
   private millisOf(timeToLive: Duration.DurationInput | undefined): number {
-    return timeToLive === undefined ? this.defaultMillis : lru.timeToLiveMillis(timeToLive)
+    return timeToLive === undefined ? this.defaultMillis : durationMillis(timeToLive)
   }
 
   get(key: K): Effect.Effect<Option.Option<V>> {
@@ -177,7 +180,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     if (Exit.isSuccess(exit)) {
       const ttl = options?.timeToLive
       try {
-        millis = typeof ttl === "function" ? lru.timeToLiveMillis(ttl(exit)) : this.millisOf(ttl)
+        millis = typeof ttl === "function" ? durationMillis(ttl(exit)) : this.millisOf(ttl)
       } catch (defect) {
         // A throwing time-to-live function is a defect of this computation, not of the cache.
         exit = Exit.die(defect)
@@ -343,53 +346,22 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
 
 // --- options ---------------------------------------------------------------------------------------
 
-interface Decoded {
-  readonly capacity: number
-  readonly timeToLive: Duration.Duration
-  readonly sweepInterval: Duration.Duration
-  readonly eventsCapacity: number
-  readonly policy: "lru" | "w-tinylfu"
-}
-
 const DEFAULT_EVENTS_CAPACITY = 1024
 
-const METHOD = "LruCache.make"
+/** The options `make` reads; `persistence` is the backend's to check, when it opens. */
+const OptionsSchema = Schema.Struct({
+  capacity: required(PositiveInteger),
+  timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
+  sweepInterval: Schema.optionalWith(PositiveDuration, { default: () => DEFAULT_SWEEP_INTERVAL }),
+  eventsCapacity: Schema.optionalWith(PositiveInteger, { default: () => DEFAULT_EVENTS_CAPACITY }),
+  policy: Schema.optionalWith(Policy, { default: () => "lru" as const })
+})
 
-const decodeOptions = <K, V, E, R>(
-  options: LruCache.Options<K, V, E, R>
-): Either.Either<Decoded, InvalidOption> =>
-  Either.gen(function* () {
-    const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
-    const timeToLive =
-      options.timeToLive === undefined
-        ? Duration.infinity
-        : yield* positiveDuration(METHOD, "timeToLive", options.timeToLive, { finite: false })
-    const sweepInterval =
-      options.sweepInterval === undefined
-        ? DEFAULT_SWEEP_INTERVAL
-        : yield* positiveDuration(METHOD, "sweepInterval", options.sweepInterval, { finite: false })
-    const eventsCapacity =
-      options.eventsCapacity === undefined
-        ? DEFAULT_EVENTS_CAPACITY
-        : yield* positiveInteger(METHOD, "eventsCapacity", options.eventsCapacity)
-    const policy = options.policy ?? "lru"
-    if (policy !== "lru" && policy !== "w-tinylfu") {
-      return yield* Either.left(
-        new InvalidOption({
-          method: METHOD,
-          option: "policy",
-          reason: 'must be "lru" or "w-tinylfu"',
-          value: policy
-        })
-      )
-    }
-    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy }
-  })
+const decodeOptions = decode("LruCache.make", OptionsSchema)
 
 // --- constructors ----------------------------------------------------------------------------------
 
-/** @internal */
-export const make = <K, V, E = never, R = never>(
+const makeCache = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
@@ -416,8 +388,24 @@ export const make = <K, V, E = never, R = never>(
     return cache
   })
 
+/**
+ * Only a persistence backend fails with `PersistenceError` (when it opens), so without one `make`
+ * fails with `InvalidOption` alone: the overloads say so, which one implementation cannot.
+ *
+ * @internal
+ */
+export const make = makeCache as typeof LruCache.make
+
 /** @internal */
-export const layer = <I, K, V, E = never, R = never>(
+export const layer = (<I, K, V, E, R>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, E>>,
   options: LruCache.Options<K, V, E, R>
-): Layer.Layer<I, InvalidOption | PersistenceError, R> => Layer.scoped(tag, make(options))
+): Layer.Layer<I, InvalidOption | PersistenceError, R> =>
+  Layer.scoped(tag, makeCache(options))) as typeof LruCache.layer
+
+/** @internal */
+export const layerConfig = <I, K, V, E = never, R = never>(
+  tag: Context.Tag<I, LruCache.LruCache<K, V, E>>,
+  config: Config.Config.Wrap<LruCache.Options<K, V, E, R>>
+): Layer.Layer<I, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, makeCache(options))))

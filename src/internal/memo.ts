@@ -1,15 +1,19 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import {
-  type InvalidOption,
-  KeyEncodingError,
+  InvalidOption,
+  type KeyEncodingError,
   type PersistenceError,
   RecursiveComputation
 } from "../CacheError.js"
@@ -17,6 +21,7 @@ import type * as LruCache from "../LruCache.js"
 import type * as MemoCache from "../MemoCache.js"
 import * as cacheInternal from "./cache.js"
 import * as memoKey from "./memoKey.js"
+import { decode, durationMillis, NonEmptyString, PositiveDuration, required } from "./options.js"
 
 /** @internal */
 export const TypeId: MemoCache.TypeId = Symbol.for("effect-lru-cache/MemoCache") as MemoCache.TypeId
@@ -60,26 +65,10 @@ class Transient {
   constructor(readonly cause: Cause.Cause<unknown>) {}
 }
 
-const validDuration = (option: string, input: Duration.DurationInput): Duration.Duration => {
-  const negative =
-    (typeof input === "number" && !(input >= 0)) ||
-    (typeof input === "bigint" && input < 0n) ||
-    (typeof input === "string" && input.trim().startsWith("-"))
-  const decoded = negative ? Option.none() : Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) {
-    throw new RangeError(
-      `cached: invalid option "${option}": a non-negative duration is required (got ${String(input)})`
-    )
-  }
-  return decoded.value
-}
-
-const toMillis = (input: Duration.DurationInput): number => Duration.toMillis(Duration.decode(input))
-
 const fromMillis = (millis: number): Duration.Duration =>
   millis === Infinity ? Duration.infinity : Duration.millis(Math.max(0, millis))
 
-/** The options of one wrapped function, validated once, when it is wrapped. */
+/** The options of one wrapped function, decoded once, when it is wrapped. */
 interface Plan<Args extends ReadonlyArray<unknown>, A, E, R> {
   readonly name: string
   readonly method: string
@@ -92,33 +81,58 @@ interface Plan<Args extends ReadonlyArray<unknown>, A, E, R> {
   readonly compute: (args: Args) => Effect.Effect<A, E, R>
 }
 
+const AFunction = Schema.declare(
+  (u): u is (...args: ReadonlyArray<unknown>) => unknown => typeof u === "function",
+  {
+    message: () => "must be a function"
+  }
+)
+
+/**
+ * The options of `cached`, read as the cache's own are: a time to live that is a function of the
+ * result is set apart before, and checked when it is asked, as `getOrCompute` checks it.
+ */
+const CachedOptionsSchema = Schema.Struct({
+  name: required(
+    NonEmptyString.annotations({
+      message: () => ({
+        message:
+          "the function has no name to key its entries by (an anonymous function?); give it a `name` option",
+        override: true
+      })
+    })
+  ),
+  key: Schema.optional(AFunction),
+  timeToLive: Schema.optional(PositiveDuration),
+  staleWhileRevalidate: Schema.optional(PositiveDuration)
+})
+
 const plan = <Args extends ReadonlyArray<unknown>, A, E, R>(
   fn: (...args: Args) => Effect.Effect<A, E, R>,
   options: MemoCache.CachedOptions<Args, A, E> | undefined
-): Plan<Args, A, E, R> => {
-  const name = options?.name ?? fn.name
-  if (typeof name !== "string" || name === "") {
-    throw new TypeError(
-      "cached: the function has no name to key its entries by (an anonymous function?): give it a `name` option"
-    )
-  }
+): Either.Either<Plan<Args, A, E, R>, InvalidOption> => {
+  const name: unknown = options?.name ?? fn.name
+  const method = typeof name === "string" && name !== "" ? `cached(${name})` : "cached"
   const ttlOption = options?.timeToLive
-  return {
-    name,
-    method: `cached(${name})`,
+  const byExit = typeof ttlOption === "function" ? ttlOption : undefined
+  const decoded = decode(
+    method,
+    CachedOptionsSchema
+  )({ ...options, name, timeToLive: byExit === undefined ? ttlOption : undefined })
+  return Either.map(decoded, (decoded) => ({
+    name: decoded.name,
+    method,
     function: fn,
-    prefix: options?.key === undefined ? memoKey.keyPrefix(name) : memoKey.customKeyPrefix(name),
+    prefix:
+      options?.key === undefined ? memoKey.keyPrefix(decoded.name) : memoKey.customKeyPrefix(decoded.name),
     key: options?.key,
-    timeToLive:
-      ttlOption === undefined || typeof ttlOption === "function"
-        ? ttlOption
-        : validDuration("timeToLive", ttlOption),
+    timeToLive: byExit ?? decoded.timeToLive,
     window:
-      options?.staleWhileRevalidate === undefined
+      decoded.staleWhileRevalidate === undefined
         ? undefined
-        : Duration.toMillis(validDuration("staleWhileRevalidate", options.staleWhileRevalidate)),
+        : Duration.toMillis(decoded.staleWhileRevalidate),
     compute: (args) => Effect.suspend(() => fn(...args))
-  }
+  }))
 }
 
 /** How long a result is fresh, in milliseconds: what `timeToLive` says of its exit. */
@@ -128,7 +142,7 @@ const freshMillis = <Args extends ReadonlyArray<unknown>, A, E, R>(
   exit: Exit.Exit<A, E>
 ): number =>
   typeof self.timeToLive === "function"
-    ? toMillis(self.timeToLive(exit))
+    ? durationMillis(self.timeToLive(exit))
     : Duration.toMillis(self.timeToLive ?? cache.timeToLive)
 
 /**
@@ -251,22 +265,23 @@ const refresh = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
 const claim = <Args extends ReadonlyArray<unknown>, A, E, R>(
   self: Plan<Args, A, E, R>,
   state: State
-): KeyEncodingError | undefined => {
+): InvalidOption | undefined => {
   const owner = state.owners.get(self.name)
   if (owner === undefined) {
     state.owners.set(self.name, self.function)
     return undefined
   }
   if (owner === self.function) return undefined
-  return new KeyEncodingError({
+  return new InvalidOption({
     method: self.method,
-    path: "name",
-    reason: `the name "${self.name}" is already used by another function in this cache; give one of them a distinct \`name\` option`
+    option: "name",
+    reason: `the name "${self.name}" is already used by another function in this cache; give one of them a distinct \`name\` option`,
+    value: self.name
   })
 }
 
 /** What a call fails with: the function's own failures, and the cache's. */
-type CallError<E, CE> = E | KeyEncodingError | RecursiveComputation | CE
+type CallError<E, CE> = E | InvalidOption | KeyEncodingError | RecursiveComputation | CE
 
 const call = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   self: Plan<Args, A, E, R>,
@@ -310,7 +325,7 @@ const invalidate = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   self: Plan<Args, A, E, R>,
   cache: Cache<CE>,
   key: string
-): Effect.Effect<boolean, KeyEncodingError | CE> => {
+): Effect.Effect<boolean, InvalidOption | KeyEncodingError | CE> => {
   const taken = claim(self, stateOf(cache))
   if (taken !== undefined) return Effect.fail(taken)
   return cache.delete(key)
@@ -333,16 +348,25 @@ type WithCache<CE, Env> = <B, E2, R2>(
 ) => Effect.Effect<B, E2, R2 | Env>
 
 const memoized = <Args extends ReadonlyArray<unknown>, A, E, R, Env, CE>(
-  self: Plan<Args, A, E, R>,
+  plan: Either.Either<Plan<Args, A, E, R>, InvalidOption>,
   withCache: WithCache<CE, Env>
-): MemoCache.Memoized<Args, A, E, R, Env, CE> =>
-  Object.assign(
-    (...args: Args) => withCache((cache) => keyed(self, args, (key) => call(self, cache, key, args))),
-    {
-      invalidate: (...args: Args) =>
-        withCache((cache) => keyed(self, args, (key) => invalidate(self, cache, key)))
-    }
-  )
+): MemoCache.Memoized<Args, A, E, R, Env, CE> => {
+  // Invalid options fail every call, as they fail `make`: a typed error where the caller handles
+  // the others, not a throw where the function is wrapped.
+  const memoizedFn = Either.match(plan, {
+    onLeft: (error) => Object.assign(() => Effect.fail(error), { invalidate: () => Effect.fail(error) }),
+    onRight: (self) =>
+      Object.assign(
+        (...args: Args) => withCache((cache) => keyed(self, args, (key) => call(self, cache, key, args))),
+        {
+          invalidate: (...args: Args) =>
+            withCache((cache) => keyed(self, args, (key) => invalidate(self, cache, key)))
+        }
+      )
+  })
+  // `KeyError<Args>` is `KeyEncodingError` but for arguments whose encoding cannot fail.
+  return memoizedFn as MemoCache.Memoized<Args, A, E, R, Env, CE>
+}
 
 /** @internal */
 export const cached = <Args extends ReadonlyArray<unknown>, A, E, R>(
@@ -360,21 +384,30 @@ export const cachedWith = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
 ): MemoCache.Memoized<Args, A, E, R, never, CE> =>
   memoized(plan(fn, options), (f) => Effect.suspend(() => f(cache)))
 
-/** @internal */
-export const make = <E extends PersistenceError = never, R = never>(
+const makeMemo = <E extends PersistenceError, R>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
 ): Effect.Effect<MemoCache.MemoCache, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const cache = yield* cacheInternal.make(options)
+    const cache: Cache<E> = yield* cacheInternal.make(options)
     const scope = yield* Effect.scope
     states.set(cache, { owners: new Map(), refreshing: new Set(), scope })
     return { [TypeId]: TypeId, cache, timeToLive: cache.timeToLive }
   })
 
+/** As `LruCache.make`: without persistence, the overloads say it fails with `InvalidOption` alone. @internal */
+export const make = makeMemo as typeof MemoCache.make
+
 /** @internal */
-export const layer = <E extends PersistenceError = never, R = never>(
+export const layer = (<E extends PersistenceError, R>(
   options: LruCache.Options<string, MemoCache.Entry, E, R>
-): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> => Layer.scoped(tag, make(options))
+): Layer.Layer<MemoCache.MemoCache, InvalidOption | PersistenceError, R> =>
+  Layer.scoped(tag, makeMemo(options))) as typeof MemoCache.layer
+
+/** @internal */
+export const layerConfig = <E extends PersistenceError = never, R = never>(
+  config: Config.Config.Wrap<LruCache.Options<string, MemoCache.Entry, E, R>>
+): Layer.Layer<MemoCache.MemoCache, ConfigError.ConfigError | InvalidOption | PersistenceError, R> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, makeMemo(options))))
 
 /** @internal */
 export const key = memoKey.key

@@ -12,12 +12,17 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
-import type { KeyEncodingError, PersistenceError, RecursiveComputation } from "../../src/CacheError.js"
+import type {
+  InvalidOption,
+  KeyEncodingError,
+  PersistenceError,
+  RecursiveComputation
+} from "../../src/CacheError.js"
 import * as MemoCache from "../../src/MemoCache.js"
 import { advance, cacheClear, cacheInfo, named, seeded } from "./adapter.js"
 
 /** What a memoized function can fail with, besides its own errors. */
-type MemoError = KeyEncodingError | PersistenceError | RecursiveComputation
+type MemoError = InvalidOption | KeyEncodingError | PersistenceError | RecursiveComputation
 
 const { cached } = MemoCache
 

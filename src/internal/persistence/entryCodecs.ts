@@ -2,11 +2,13 @@
  * The codecs of one cache's keys and values, resolved from its options, and the set record they
  * encode: what both backends check a write against before the cache changes.
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Equal from "effect/Equal"
-import { InvalidOption, PersistenceError } from "../../CacheError.js"
+import * as Schema from "effect/Schema"
+import { type InvalidOption, PersistenceError } from "../../CacheError.js"
 import type { Codec, CodecOptions } from "../../CachePersistence.js"
+import { AnyCodec, decode } from "../options.js"
 import * as codec from "./codec.js"
 import * as records from "./records.js"
 
@@ -16,30 +18,24 @@ export interface Codecs<K, V> {
   readonly value: Codec<V>
 }
 
+const CodecsSchema = Schema.Struct({
+  codec: Schema.optional(AnyCodec),
+  keyCodec: Schema.optional(AnyCodec),
+  valueCodec: Schema.optional(AnyCodec)
+})
+
 /** @internal */
 export const resolveCodecs = <K, V>(
   method: string,
   options: CodecOptions<K, V>
-): Effect.Effect<Codecs<K, V>, InvalidOption> => {
-  for (const name of ["codec", "keyCodec", "valueCodec"] as const) {
-    const value = options[name]
-    if (value !== undefined && !codec.isCodec(value)) {
-      return Effect.fail(
-        new InvalidOption({
-          method,
-          option: name,
-          reason: "must be a codec from CachePersistence.codec",
-          value
-        })
-      )
+): Effect.Effect<Codecs<K, V>, InvalidOption> =>
+  Either.map(decode(method, CodecsSchema)(options), () => {
+    const shared: Codec<K | V> = options.codec ?? codec.structuredClone
+    return {
+      key: keyCodecOf(options.keyCodec ?? (shared as Codec<K>)),
+      value: options.valueCodec ?? (shared as Codec<V>)
     }
-  }
-  const shared: Codec<K | V> = options.codec ?? codec.structuredClone
-  return Effect.succeed({
-    key: keyCodecOf(options.keyCodec ?? (shared as Codec<K>)),
-    value: options.valueCodec ?? (shared as Codec<V>)
   })
-}
 
 /**
  * Keys must come back as keys the cache finds again:

@@ -8,9 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import { InvalidOption, PersistenceError } from "../../CacheError.js"
+import * as Schema from "effect/Schema"
+import { PersistenceError } from "../../CacheError.js"
 import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
-import { positiveDuration } from "../options.js"
+import { decode, FiniteDuration, NonEmptyString, required } from "../options.js"
 import * as entryCodecs from "./entryCodecs.js"
 import * as records from "./records.js"
 import * as snapshots from "./snapshot.js"
@@ -26,21 +27,19 @@ export const make = <K, V>(
   open: (context) => open(options, context)
 })
 
-const invalid = (option: string, reason: string, value: unknown) =>
-  Effect.fail(new InvalidOption({ method: METHOD, option, reason, value }))
+const decodeSettings = decode(
+  METHOD,
+  Schema.Struct({
+    key: required(NonEmptyString),
+    interval: Schema.optionalWith(FiniteDuration, { default: () => Duration.seconds(1) })
+  })
+)
 
 const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K, V>) =>
   Effect.gen(function* () {
-    if (typeof options.key !== "string" || options.key.length === 0) {
-      return yield* invalid("key", "must be a non-empty string", options.key)
-    }
-    const interval =
-      options.interval === undefined
-        ? Duration.seconds(1)
-        : yield* positiveDuration(METHOD, "interval", options.interval, { finite: true })
+    const { interval, key } = yield* decodeSettings(options)
     const codecs = yield* entryCodecs.resolveCodecs(METHOD, options)
     const store = yield* KeyValueStore.KeyValueStore
-    const key = options.key
     const failure = (reason: "ReadFailed" | "WriteFailed", description: string) => (cause: unknown) =>
       new PersistenceError({ reason, method: METHOD, description, path: key, cause })
 

@@ -2,6 +2,8 @@
  * The Redis cache's operations, on the tier of internal/redis/tier.ts, and its constructors.
  */
 
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -17,12 +19,13 @@ import type { Lru } from "../../Lru.js"
 import type * as LruCache from "../../LruCache.js"
 import type * as RedisCache from "../../RedisCache.js"
 import * as lru from "../lru.js"
+import { durationMillis } from "../options.js"
 import { makeParts } from "../shell.js"
 import { connect, firstConnect, pxOf } from "./client.js"
 import * as invalidation from "./invalidation.js"
 import { decodeKey, LOCK_NAMESPACE } from "./keyEncoding.js"
 import * as lock from "./lock.js"
-import { decodeOptions, millisOf } from "./options.js"
+import { decodeOptions } from "./options.js"
 import * as scan from "./scan.js"
 import { type Entry, Tier } from "./tier.js"
 
@@ -73,7 +76,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
 
   set(key: K, value: V, options?: LruCache.SetOptions): Effect.Effect<void, RedisError> {
     const timeToLive =
-      options?.timeToLive === undefined ? this.config.timeToLive : millisOf(options.timeToLive)
+      options?.timeToLive === undefined ? this.config.timeToLive : durationMillis(options.timeToLive)
     return Effect.flatMap(this.encodeKey("set", key), (encoded) =>
       this.store("set", encoded, key, value, timeToLive)
     )
@@ -204,7 +207,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
       const millis =
         ttl === undefined
           ? this.config.timeToLive
-          : millisOf(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
+          : durationMillis(typeof ttl === "function" ? ttl(Exit.succeed(value)) : ttl)
       return this.store(method, encoded, key, value, millis)
     })
   }
@@ -489,7 +492,8 @@ export const make = <K, V>(
     const runtime = yield* Effect.runtime<never>()
     const parts = yield* makeParts<string, Entry<K, V>, K, V>(
       config.capacity,
-      Math.max(EVENTS_CAPACITY, config.capacity)
+      Math.max(EVENTS_CAPACITY, config.capacity),
+      config.policy
     )
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")
@@ -518,3 +522,10 @@ export const layer = <I, K, V>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
   options: RedisCache.Options<V>
 ): Layer.Layer<I, InvalidOption | RedisError> => Layer.scoped(tag, make<K, V>(options))
+
+/** @internal */
+export const layerConfig = <I, K, V>(
+  tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
+  config: Config.Config.Wrap<RedisCache.Options<V>>
+): Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, make<K, V>(options))))

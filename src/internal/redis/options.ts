@@ -1,11 +1,22 @@
 /** The options of `RedisCache.make`, decoded once, with durations in milliseconds. */
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type { RedisOptions } from "ioredis"
-import { InvalidOption } from "../../CacheError.js"
+import type { InvalidOption } from "../../CacheError.js"
 import type { Codec } from "../../CachePersistence.js"
 import type * as RedisCache from "../../RedisCache.js"
-import { positiveDuration, positiveInteger } from "../options.js"
+import {
+  AnyCodec,
+  decode,
+  FiniteDuration,
+  oneOf,
+  Policy,
+  PositiveDuration,
+  PositiveInteger,
+  required
+} from "../options.js"
 import * as codec from "../persistence/codec.js"
 import { type Connection, normalizeUrl, secretsOf } from "./client.js"
 import { PREFIX_END } from "./keyEncoding.js"
@@ -19,6 +30,7 @@ const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 export interface Config<V> extends Connection {
   readonly capacity: number
   readonly timeToLive: number
+  readonly policy: "lru" | "w-tinylfu"
   readonly prefix: string
   readonly codec: Codec<V>
   readonly serveFromL1: boolean
@@ -27,74 +39,63 @@ export interface Config<V> extends Connection {
   readonly heartbeatInterval: number
 }
 
-/** @internal */
-export const millisOf = (timeToLive: Duration.DurationInput): number =>
-  Duration.toMillis(Duration.decode(timeToLive))
+const Prefix = Schema.String.pipe(
+  Schema.minLength(1),
+  Schema.filter((prefix) => !prefix.includes(PREFIX_END)),
+  // An empty prefix would make `clear` remove every key of the database; the character that ends
+  // the prefix in Redis keys cannot be part of it.
+  Schema.annotations({
+    message: () => ({ message: "must be a non-empty string without the character \\u0000", override: true })
+  })
+)
 
-const METHOD = "RedisCache.make"
+/** A URL, plain or `Redacted` (as `Config.redacted` gives it), or ioredis options. */
+const ConnectionSchema = Schema.Union(
+  Schema.String,
+  Schema.RedactedFromSelf(Schema.String),
+  Schema.Object as Schema.Schema<RedisOptions>
+).annotations({
+  message: () => ({
+    message: "must be a redis:// URL (plain or Redacted) or ioredis options",
+    override: true
+  })
+})
 
-const invalid = (option: string, reason: string, value: unknown) =>
-  new InvalidOption({ method: METHOD, option, reason, value })
+const OptionsSchema = Schema.Struct({
+  capacity: required(PositiveInteger),
+  timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
+  policy: Schema.optionalWith(Policy, { default: () => "lru" as const }),
+  prefix: Schema.optionalWith(Prefix, { default: () => DEFAULT_PREFIX }),
+  valueCodec: Schema.optionalWith(AnyCodec, { default: () => codec.structuredClone }),
+  whenUnavailable: Schema.optionalWith(oneOf("serveFromL1", "fail"), {
+    default: () => "serveFromL1" as const
+  }),
+  connection: Schema.optionalWith(ConnectionSchema, { default: () => "redis://127.0.0.1:6379" }),
+  lockTimeToLive: Schema.optionalWith(FiniteDuration, { default: () => DEFAULT_LOCK_TIME_TO_LIVE }),
+  lockWait: Schema.optionalWith(FiniteDuration, { default: () => DEFAULT_LOCK_WAIT }),
+  heartbeatInterval: Schema.optionalWith(FiniteDuration, { default: () => DEFAULT_HEARTBEAT_INTERVAL })
+})
 
-/** Decodes a duration option to milliseconds; lock timings must be finite. */
-const decodeDuration = (option: string, input: unknown, allowInfinity: boolean) =>
-  Either.map(positiveDuration(METHOD, option, input, { finite: !allowInfinity }), Duration.toMillis)
+const decodeSchema = decode("RedisCache.make", OptionsSchema)
 
 /** @internal */
 export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<V>, InvalidOption> =>
-  Either.gen(function* () {
-    const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
-    const timeToLive =
-      options.timeToLive === undefined
-        ? Infinity
-        : yield* decodeDuration("timeToLive", options.timeToLive, true)
-    const prefix: unknown = options.prefix ?? DEFAULT_PREFIX
-    if (typeof prefix !== "string" || prefix.length === 0 || prefix.includes(PREFIX_END)) {
-      // An empty prefix would make `clear` remove every key of the database; the character that
-      // ends the prefix in Redis keys cannot be part of it.
-      return yield* Either.left(
-        invalid("prefix", "must be a non-empty string without the character \\u0000", prefix)
-      )
-    }
-    const whenUnavailable: unknown = options.whenUnavailable ?? "serveFromL1"
-    if (whenUnavailable !== "serveFromL1" && whenUnavailable !== "fail") {
-      return yield* Either.left(
-        invalid("whenUnavailable", 'must be "serveFromL1" or "fail"', whenUnavailable)
-      )
-    }
-    const valueCodec: unknown = options.valueCodec ?? codec.structuredClone
-    if (!codec.isCodec(valueCodec)) {
-      return yield* Either.left(
-        invalid("valueCodec", "must be a codec from CachePersistence.codec", valueCodec)
-      )
-    }
-    const connection: unknown = options.connection ?? "redis://127.0.0.1:6379"
-    if (typeof connection !== "string" && (typeof connection !== "object" || connection === null)) {
-      return yield* Either.left(
-        invalid("connection", "must be a redis:// URL or ioredis options", connection)
-      )
-    }
-    const lockTimeToLive = yield* decodeDuration(
-      "lockTimeToLive",
-      options.lockTimeToLive ?? DEFAULT_LOCK_TIME_TO_LIVE,
-      false
-    )
-    const lockWait = yield* decodeDuration("lockWait", options.lockWait ?? DEFAULT_LOCK_WAIT, false)
-    const heartbeatInterval = yield* decodeDuration(
-      "heartbeatInterval",
-      options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
-      false
-    )
+  Either.map(decodeSchema(options), (decoded) => {
+    const connection = Redacted.isRedacted(decoded.connection)
+      ? Redacted.value(decoded.connection)
+      : decoded.connection
     return {
-      capacity,
-      timeToLive,
-      connection: typeof connection === "string" ? normalizeUrl(connection) : (connection as RedisOptions),
-      secrets: secretsOf(connection as string | RedisOptions),
-      prefix,
-      codec: valueCodec as Codec<V>,
-      serveFromL1: whenUnavailable === "serveFromL1",
-      lockTimeToLive,
-      lockWait,
-      heartbeatInterval
+      capacity: decoded.capacity,
+      timeToLive: Duration.toMillis(decoded.timeToLive),
+      policy: decoded.policy,
+      connection: typeof connection === "string" ? normalizeUrl(connection) : connection,
+      secrets: secretsOf(connection),
+      prefix: decoded.prefix,
+      // The codec the caller gave for values of type `V`, or the default, which takes any value.
+      codec: decoded.valueCodec as Codec<V>,
+      serveFromL1: decoded.whenUnavailable === "serveFromL1",
+      lockTimeToLive: Duration.toMillis(decoded.lockTimeToLive),
+      lockWait: Duration.toMillis(decoded.lockWait),
+      heartbeatInterval: Duration.toMillis(decoded.heartbeatInterval)
     }
   })

@@ -18,6 +18,7 @@ import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
+import { decodeName, spanAttributes } from "./metrics.js"
 import { positiveDuration, positiveInteger } from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
@@ -70,8 +71,8 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     return Ref.modify(this.state, (state) => {
       const result = lru.get(state, key, this.now(state))
       this.publish(state, result[1])
-      if (Option.isSome(result[0])) this.hits++
-      else this.misses++
+      if (Option.isSome(result[0])) this.hit()
+      else this.miss()
       return result
     })
   }
@@ -86,6 +87,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
       this.supersede(key)
       const next = lru.setAt(state, key, value, now, expiresAt)
       this.publish(state, next)
+      this.sized(next)
       this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
     }
@@ -100,6 +102,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
+    this.sized(next)
     return [stores ? backend.recordSet(prepared) : removals, next] as const
   }
 
@@ -111,6 +114,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
         this.supersede(key)
         const next = lru.setAt(state, key, value, now, now + timeToLive)
         this.publish(state, next)
+        this.sized(next)
         this.rearm(now + timeToLive)
         return [undefined, next]
       })
@@ -165,11 +169,8 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
       const current = this.unregister(key, deferred)
-      if (Exit.isFailure(exit)) {
-        this.loadFailures++
-        return [Effect.void, state]
-      }
-      this.loadSuccesses++
+      this.loaded(Exit.isSuccess(exit))
+      if (Exit.isFailure(exit)) return [Effect.void, state]
       if (!current) return [Effect.void, state]
       return this.write(state, key, exit.value, now, now + millis)
     }, millis)
@@ -295,6 +296,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
 // --- options ---------------------------------------------------------------------------------------
 
 interface Decoded {
+  readonly name: string
   readonly capacity: number
   readonly timeToLive: Duration.Duration
   readonly sweepInterval: Duration.Duration
@@ -310,6 +312,7 @@ const decodeOptions = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Either.Either<Decoded, InvalidOption> =>
   Either.gen(function* () {
+    const name = yield* decodeName(METHOD, options.name)
     const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
     const timeToLive =
       options.timeToLive === undefined
@@ -334,7 +337,7 @@ const decodeOptions = <K, V, E, R>(
         })
       )
     }
-    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy }
+    return { name, capacity, timeToLive, sweepInterval, eventsCapacity, policy }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -344,17 +347,22 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, eventsCapacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
-    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, policy)
+    const { capacity, eventsCapacity, name, policy, sweepInterval, timeToLive } =
+      yield* decodeOptions(options)
+    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, name, policy)
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       const { clock, state } = parts
-      backend = yield* options.persistence.open({
-        capacity,
-        // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
-        // at once, so the backend's step around this call stays atomic.
-        entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
-      })
+      backend = yield* Effect.withSpan(
+        options.persistence.open({
+          capacity,
+          // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
+          // at once, so the backend's step around this call stays atomic.
+          entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
+        }),
+        "LruCache.load",
+        { attributes: spanAttributes(name) }
+      )
       yield* Ref.set(
         state,
         lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })

@@ -5,6 +5,7 @@ import type { RedisOptions } from "ioredis"
 import { InvalidOption } from "../../CacheError.js"
 import type { Codec } from "../../CachePersistence.js"
 import type * as RedisCache from "../../RedisCache.js"
+import { decodeName } from "../metrics.js"
 import { positiveDuration, positiveInteger } from "../options.js"
 import * as codec from "../persistence/codec.js"
 import { type Connection, normalizeUrl, secretsOf } from "./client.js"
@@ -17,6 +18,7 @@ const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 
 /** @internal */
 export interface Config<V> extends Connection {
+  readonly name: string
   readonly capacity: number
   readonly timeToLive: number
   readonly prefix: string
@@ -43,6 +45,7 @@ const decodeDuration = (option: string, input: unknown, allowInfinity: boolean) 
 /** @internal */
 export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<V>, InvalidOption> =>
   Either.gen(function* () {
+    const name = yield* decodeName(METHOD, options.name)
     const capacity = yield* positiveInteger(METHOD, "capacity", options.capacity)
     const timeToLive =
       options.timeToLive === undefined
@@ -86,6 +89,7 @@ export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<
       false
     )
     return {
+      name,
       capacity,
       timeToLive,
       connection: typeof connection === "string" ? normalizeUrl(connection) : (connection as RedisOptions),

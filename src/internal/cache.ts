@@ -18,7 +18,7 @@ import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
-import { decodeName, spanAttributes } from "./metrics.js"
+import { currentCacheName, decodeName, spanAttributes } from "./metrics.js"
 import { positiveDuration, positiveInteger } from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
@@ -354,12 +354,16 @@ export const make = <K, V, E = never, R = never>(
     if (options.persistence !== undefined) {
       const { clock, state } = parts
       backend = yield* Effect.withSpan(
-        options.persistence.open({
-          capacity,
-          // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
-          // at once, so the backend's step around this call stays atomic.
-          entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
-        }),
+        Effect.locally(
+          options.persistence.open({
+            capacity,
+            // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
+            // at once, so the backend's step around this call stays atomic.
+            entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
+          }),
+          currentCacheName,
+          name
+        ),
         "LruCache.load",
         { attributes: spanAttributes(name) }
       )

@@ -7,7 +7,9 @@
  * path is one call to the hook the registry (and so `Metric.snapshot` and every exporter) reads:
  * no key lookup, no allocation, no fiber.
  */
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricHook from "effect/MetricHook"
@@ -82,17 +84,43 @@ type Hooks = {
       : MetricHook.MetricHook.Counter<number>
 }
 
+/** The metrics every cache reports; the others only once a backend or the Redis tier reports one. */
+const everyCache: ReadonlyArray<keyof typeof keys> = [
+  "hits",
+  "misses",
+  "evictions",
+  "expirations",
+  "loadSuccesses",
+  "loadFailures",
+  "size",
+  "loadDuration"
+]
+
 /**
  * The hooks of the metrics of the cache called `name`. Caches with the same name share them, as
- * they share the metrics.
+ * they share the metrics. Those of persistence and Redis are registered when first used, so that an
+ * in-memory cache does not export Redis metrics stuck at zero.
  *
  * @internal
  */
 export const make = (name: string): Hooks => {
-  const hook = <Type extends MetricKey.MetricKey<any>>(key: Type) =>
-    Metric.globalMetricRegistry.get(MetricKey.tagged(key, LABEL, name))
+  const hook = (field: keyof typeof keys) =>
+    Metric.globalMetricRegistry.get(MetricKey.tagged(keys[field] as MetricKey.MetricKey<any>, LABEL, name))
   const hooks: Record<string, unknown> = {}
-  for (const [field, key] of Object.entries(keys)) hooks[field] = hook(key)
+  for (const field of Object.keys(keys) as Array<keyof typeof keys>) {
+    if (everyCache.includes(field)) {
+      hooks[field] = hook(field)
+    } else {
+      Object.defineProperty(hooks, field, {
+        get: () => {
+          const resolved = hook(field)
+          Object.defineProperty(hooks, field, { value: resolved })
+          return resolved
+        },
+        configurable: true
+      })
+    }
+  }
   return hooks as unknown as Hooks
 }
 
@@ -118,3 +146,43 @@ export const decodeName = (method: string, input: unknown): Either.Either<string
       : Either.left(
           new InvalidOption({ method, option: "name", reason: "must be a non-empty string", value: input })
         )
+
+/**
+ * The name of the cache whose persistence backend is opening: set by the cache around
+ * `Persistence.open`, so that the backend reports under the cache's name without a change to the
+ * public backend contract.
+ *
+ * @internal
+ */
+export const currentCacheName: FiberRef.FiberRef<string> = FiberRef.unsafeMake(DEFAULT_NAME)
+
+/**
+ * Observes one write of a persistence backend (a flush or a compaction): a span named `span`, its
+ * duration by the `Clock`, and, when it succeeds, the bytes `bytesOf` says it wrote.
+ *
+ * @internal
+ */
+export const observeWrite = (name: string) => {
+  const hooks = make(name)
+  return <A, E, R>(
+    span: string,
+    write: Effect.Effect<A, E, R>,
+    bytesOf: (a: A) => number
+  ): Effect.Effect<A, E, R> =>
+    Effect.withSpan(
+      Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeNanos()
+        return Effect.onExit(write, (exit) =>
+          Effect.sync(() => {
+            hooks.flushDuration.update(Number(clock.unsafeCurrentTimeNanos() - start) / 1e9)
+            if (exit._tag === "Success") hooks.bytesWritten.update(bytesOf(exit.value))
+          })
+        )
+      }),
+      span,
+      { attributes: spanAttributes(name) }
+    )
+}
+
+/** @internal */
+export type WriteObserver = ReturnType<typeof observeWrite>

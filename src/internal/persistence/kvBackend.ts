@@ -7,9 +7,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { InvalidOption, PersistenceError } from "../../CacheError.js"
 import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
+import { currentCacheName, observeWrite } from "../metrics.js"
 import { positiveDuration } from "../options.js"
 import * as entryCodecs from "./entryCodecs.js"
 import * as records from "./records.js"
@@ -74,6 +76,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     const loaded = yield* snapshots.decodeEntries(codecs, state.live(now, context.capacity), key)
 
+    const observe = observeWrite(yield* FiberRef.get(currentCacheName))
     let dirty = false
     let error: PersistenceError | undefined
     let closed = false
@@ -92,7 +95,9 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       const bytes = new Uint8Array(size)
       for (let i = 0, offset = 0; i < chunks.length; offset += chunks[i]!.length, i++)
         bytes.set(chunks[i]!, offset)
-      const written = yield* Effect.either(store.set(key, bytes))
+      const written = yield* Effect.either(
+        observe("CachePersistence.flush", store.set(key, bytes), () => bytes.length)
+      )
       if (Either.isLeft(written)) {
         dirty = true
         error = failure("WriteFailed", "cannot write the snapshot")(written.left)

@@ -1,4 +1,6 @@
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Duration,
@@ -210,6 +212,41 @@ describe("spans", () => {
       expect(flushes.map((span) => span.attributes.get("cache.name"))).toEqual([name])
       expect(attributeText(spans)).not.toContain("secret-key-5678")
     }).pipe(Effect.provide(KeyValueStore.layerMemory))
+  )
+})
+
+describe("file persistence", () => {
+  it.scoped("a flush and the compaction at close run in spans and count the bytes they wrote", () =>
+    Effect.gen(function* () {
+      const { spans, tracer } = yield* recordingTracer
+      const name = freshName("file")
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped()
+      const path = `${directory}/cache`
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* LruCache.make({
+            capacity: 10,
+            name,
+            persistence: CachePersistence.file<string, number>({ path, durability: "always" })
+          })
+          yield* cache.set("file-secret-key", 1)
+        })
+      ).pipe(Effect.withTracer(tracer))
+      const ours = spans.filter((span) => span.attributes.get("cache.name") === name).map((span) => span.name)
+      expect(ours).toContain("LruCache.load")
+      expect(ours).toContain("CachePersistence.flush")
+      expect(ours).toContain("CachePersistence.compact")
+      expect(attributeText(spans)).not.toContain("file-secret-key")
+      const { size } = yield* fs.stat(path)
+      // At least the final snapshot, which is what the file holds now.
+      expect(
+        yield* counterOf("effect_lru_cache_persistence_written_bytes_total", name)
+      ).toBeGreaterThanOrEqual(Number(size))
+      expect(yield* histogramCountOf("effect_lru_cache_persistence_flush_duration_seconds", name)).toBe(
+        ours.filter((span) => span.startsWith("CachePersistence.")).length
+      )
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })
 

@@ -195,6 +195,14 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
   readonly remainingTtl: (key: K) => Effect.Effect<Option.Option<Duration.Duration>>
   readonly stats: Effect.Effect<CacheStats>
   /**
+   * Zeroes the counters of `stats` (hits, misses, evictions, expirations, loads, dropped events),
+   * in one atomic step; `size` stays what it is. The effect `Metric`s of the cache are not reset:
+   * they are counters that only grow, as exporters expect.
+   */
+  readonly resetStats: Effect.Effect<void>
+  /** The cache's name: the `cache` label of its metrics and the `cache.name` attribute of its spans. */
+  readonly name: string
+  /**
    * Removals with their cause, from the moment the stream is run. A subscriber that falls
    * `eventsCapacity` events behind loses the oldest ones it has not read (counted in
    * `stats.droppedEvents`): a subscriber that never reads costs bounded memory.
@@ -213,6 +221,13 @@ export interface LruCache<in out K, in out V, out E = never> extends Pipeable {
 export interface Options<K, V, E = never, R = never> {
   /** The most live entries the cache holds: a positive integer. Required. */
   readonly capacity: number
+  /**
+   * The name the cache reports under: the `cache` label of its effect `Metric`s
+   * (`effect_lru_cache_hits_total{cache="sessions"}`...) and the `cache.name` attribute of its
+   * spans. A non-empty string. Default: `"default"`. Caches with the same name add up in the same
+   * counters, and their `size` gauge shows whichever changed last: give each cache its own name.
+   */
+  readonly name?: string | undefined
   /** Default time to live of an entry. Default: `Duration.infinity`, entries never expire. */
   readonly timeToLive?: Duration.DurationInput | undefined
   /**

@@ -49,6 +49,11 @@ export interface Options<V> {
   /** The most live entries held in this process (L1): a positive integer. Required. Redis holds any number. */
   readonly capacity: number
   /**
+   * The name the cache reports under: the `cache` label of its effect `Metric`s and the
+   * `cache.name` attribute of its spans, as `LruCache.Options.name`. Default: `"default"`.
+   */
+  readonly name?: string | undefined
+  /**
    * Default time to live of an entry, enforced by Redis (`SET ... PX`) and mirrored in L1. Default:
    * `Duration.infinity`.
    */
@@ -157,6 +162,7 @@ export interface RedisCacheStats extends CacheStats {
  * @category models
  */
 export interface RedisCache<in out K, in out V> extends LruCache<K, V, RedisError> {
+  /** `resetStats` zeroes these counters too, `localHits` and `remoteHits` among them. */
   readonly stats: Effect.Effect<RedisCacheStats>
   /** The prefix of this cache's Redis keys. */
   readonly prefix: string

@@ -290,3 +290,9 @@ export const recover = <K, V>(
   entries: live(self, now).sort((a, b) => lastWrite(b.key) - lastWrite(a.key)),
   counters: noCounters
 })
+
+/** `resetStats`: every counter back to zero; the entries stay as they are. */
+export const resetStats = <K, V>(self: Model<K, V>): Model<K, V> => ({
+  ...self,
+  counters: { hits: 0, misses: 0, evictions: 0, expirations: 0 }
+})

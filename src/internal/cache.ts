@@ -21,7 +21,16 @@ import type { Backend } from "../CachePersistence.js"
 import type { Lru, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
-import { decode, durationMillis, Policy, PositiveDuration, PositiveInteger, required } from "./options.js"
+import { currentCacheName, DEFAULT_NAME, spanAttributes } from "./metrics.js"
+import {
+  decode,
+  durationMillis,
+  NonEmptyString,
+  Policy,
+  PositiveDuration,
+  PositiveInteger,
+  required
+} from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
 /** @internal */
@@ -73,8 +82,8 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     return Ref.modify(this.state, (state) => {
       const result = lru.get(state, key, this.now(state))
       this.publish(state, result[1])
-      if (Option.isSome(result[0])) this.hits++
-      else this.misses++
+      if (Option.isSome(result[0])) this.hit()
+      else this.miss()
       return result
     })
   }
@@ -89,6 +98,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
       this.supersede(key)
       const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
       this.publish(state, next)
+      this.sized(next)
       this.rearm(expiresAt)
       return [Effect.void as Effect.Effect<void, E>, next] as const
     }
@@ -103,6 +113,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     this.rearm(expiresAt)
     const stores = expiresAt > now
     const removals = this.journalRemovals(this.publish(state, next), stores)
+    this.sized(next)
     return [stores ? backend.recordSet(prepared) : removals, next] as const
   }
 
@@ -114,6 +125,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
         this.supersede(key)
         const next = lru.setExpiresAtNext(state, key, value, now, now + timeToLive)
         this.publish(state, next)
+        this.sized(next)
         this.rearm(now + timeToLive)
         return [undefined, next]
       })
@@ -188,11 +200,8 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     }
     const stored = this.modify((state, now): readonly [Effect.Effect<void, E>, Lru<K, V>] => {
       const current = this.unregister(key, deferred)
-      if (Exit.isFailure(exit)) {
-        this.loadFailures++
-        return [Effect.void, state]
-      }
-      this.loadSuccesses++
+      this.loaded(Exit.isSuccess(exit))
+      if (Exit.isFailure(exit)) return [Effect.void, state]
       if (!current) return [Effect.void, state]
       return this.write(state, key, exit.value, now, now + millis)
     }, millis)
@@ -350,6 +359,7 @@ const DEFAULT_EVENTS_CAPACITY = 1024
 
 /** The options `make` reads; `persistence` is the backend's to check, when it opens. */
 const OptionsSchema = Schema.Struct({
+  name: Schema.optionalWith(NonEmptyString, { default: () => DEFAULT_NAME }),
   capacity: required(PositiveInteger),
   timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
   sweepInterval: Schema.optionalWith(PositiveDuration, { default: () => DEFAULT_SWEEP_INTERVAL }),
@@ -365,17 +375,26 @@ const makeCache = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, eventsCapacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
-    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, policy)
+    const { capacity, eventsCapacity, name, policy, sweepInterval, timeToLive } =
+      yield* decodeOptions(options)
+    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, name, policy)
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       const { clock, state } = parts
-      backend = yield* options.persistence.open({
-        capacity,
-        // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
-        // at once, so the backend's step around this call stays atomic.
-        entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
-      })
+      backend = yield* Effect.withSpan(
+        Effect.locally(
+          options.persistence.open({
+            capacity,
+            // A `Ref` has no synchronous read; `Ref.get` is one synchronous step, which runSync completes
+            // at once, so the backend's step around this call stays atomic.
+            entries: () => lru.toPersisted(Effect.runSync(Ref.get(state)), clock.unsafeCurrentTimeMillis())
+          }),
+          currentCacheName,
+          name
+        ),
+        "LruCache.load",
+        { attributes: spanAttributes(name) }
+      )
       yield* Ref.set(
         state,
         lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })

@@ -27,6 +27,7 @@ import { RecursiveComputation } from "../CacheError.js"
 import type { Lru, Removal, RemovalCause } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
+import * as metrics from "./metrics.js"
 
 /** @internal */
 export const TypeId: typeof LruCache.TypeId = Symbol.for(
@@ -75,12 +76,16 @@ export interface Parts<SK, SV, K, V> {
   readonly removals: PubSub.PubSub<Removal<K, V>>
   /** Where computations of `getOrCompute` run, so that no caller's interruption stops them. */
   readonly scope: Scope.Scope
+  /** The cache's name, the tag of its metrics and an attribute of its spans. */
+  readonly name: string
+  readonly metrics: metrics.CacheMetrics
 }
 
 /** @internal */
 export const makeParts = <SK, SV, K, V>(
   capacity: number,
   eventsCapacity: number,
+  name: string,
   policy: "lru" | "w-tinylfu" = "lru"
 ): Effect.Effect<Parts<SK, SV, K, V>, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -90,7 +95,14 @@ export const makeParts = <SK, SV, K, V>(
       PubSub.sliding<Removal<K, V>>(eventsCapacity),
       PubSub.shutdown
     )
-    return { state: Ref.unsafeMake(lru.empty<SK, SV>(capacity, { policy })), clock, removals, scope }
+    return {
+      state: Ref.unsafeMake(lru.empty<SK, SV>(capacity, { policy })),
+      clock,
+      removals,
+      scope,
+      name,
+      metrics: metrics.make(name)
+    }
   })
 
 /**
@@ -105,7 +117,8 @@ export abstract class Shell<SK, SV, K, V> {
   /** Computations of `getOrCompute` running now, by key (with the index's key identity). */
   protected readonly running = new lru.KeyMap<SK, Deferred.Deferred<V, unknown>>()
   // Counters, changed only inside the atomic step of an operation (or in an event handler, which
-  // runs between steps).
+  // runs between steps), each with its metric: the counters are what `stats` reports and
+  // `resetStats` zeroes, the metrics only ever grow (as exporters expect of a counter).
   protected hits = 0
   protected misses = 0
   protected evictions = 0
@@ -117,6 +130,8 @@ export abstract class Shell<SK, SV, K, V> {
   protected readonly clock: Clock.Clock
   protected readonly removals: PubSub.PubSub<Removal<K, V>>
   protected readonly scope: Scope.Scope
+  readonly name: string
+  protected readonly metrics: metrics.CacheMetrics
 
   constructor(
     readonly capacity: number,
@@ -126,6 +141,56 @@ export abstract class Shell<SK, SV, K, V> {
     this.clock = parts.clock
     this.removals = parts.removals
     this.scope = parts.scope
+    this.name = parts.name
+    this.metrics = parts.metrics
+    this.sized(Effect.runSync(Ref.get(this.state)))
+  }
+
+  protected hit(): void {
+    this.hits++
+    this.metrics.hits.update(1)
+  }
+
+  protected miss(): void {
+    this.misses++
+    this.metrics.misses.update(1)
+  }
+
+  protected loaded(success: boolean): void {
+    if (success) {
+      this.loadSuccesses++
+      this.metrics.loadSuccesses.update(1)
+    } else {
+      this.loadFailures++
+      this.metrics.loadFailures.update(1)
+    }
+  }
+
+  /** Reports the number of entries `state` holds; called in the atomic step of every change of it. */
+  protected sized(state: Lru<SK, SV>): void {
+    this.metrics.size.update(lru.storedCount(state))
+  }
+
+  /**
+   * Zeroes the counters of `stats` (not `size`, and not the metrics, which only ever grow). Runs as
+   * one atomic step, so no operation's count is half in and half out.
+   */
+  get resetStats(): Effect.Effect<void> {
+    return this.modify((state) => {
+      this.zeroCounters()
+      return [undefined, state]
+    })
+  }
+
+  /** Zeroes the counters; a cache with counters of its own zeroes those too. */
+  protected zeroCounters(): void {
+    this.hits = 0
+    this.misses = 0
+    this.evictions = 0
+    this.expirations = 0
+    this.loadSuccesses = 0
+    this.loadFailures = 0
+    this.droppedEvents = 0
   }
 
   pipe() {
@@ -179,13 +244,20 @@ export abstract class Shell<SK, SV, K, V> {
   ): ReadonlyArray<Removal<SK, SV>> {
     if (next === state) return noRemovals
     const removed = lru.lastRemoved(next)
+    if (removed.length === 0) return removed
     for (let i = 0; i < removed.length; i++) {
       const removal = removed[i]!
       const cause = removal.cause === "deleted" ? deleted : removal.cause
-      if (cause === "evicted") this.evictions++
-      else if (cause === "expired") this.expirations++
+      if (cause === "evicted") {
+        this.evictions++
+        this.metrics.evictions.update(1)
+      } else if (cause === "expired") {
+        this.expirations++
+        this.metrics.expirations.update(1)
+      }
       this.offer(this.event(removal, cause))
     }
+    this.sized(next)
     return removed
   }
 
@@ -249,15 +321,15 @@ export abstract class Shell<SK, SV, K, V> {
           const [found, next] = lookup(state, now)
           this.publish(state, next)
           if (Option.isSome(found)) {
-            this.hits++
+            this.hit()
             return [{ _tag: "Hit", value: found.value }, next]
           }
           const running = this.running.get(id)
           if (running !== undefined) {
-            if (misses !== "never") this.misses++
+            if (misses !== "never") this.miss()
             return [{ _tag: "Join", deferred: running as Deferred.Deferred<V, E2> }, next]
           }
-          if (misses === "always") this.misses++
+          if (misses === "always") this.miss()
           const deferred = Deferred.unsafeMake<V, E2>(FiberId.none)
           this.running.set(id, deferred as Deferred.Deferred<V, unknown>)
           return [{ _tag: "Start", deferred }, next]
@@ -278,8 +350,11 @@ export abstract class Shell<SK, SV, K, V> {
             }
             case "Start": {
               const deferred = found.deferred
+              const traced = Effect.withSpan(this.timed(compute), method, {
+                attributes: metrics.spanAttributes(this.name)
+              })
               const run = Effect.uninterruptibleMask((restoreRun) =>
-                Effect.flatMap(Effect.exit(restoreRun(compute)), (exit) => settle(exit, deferred))
+                Effect.flatMap(Effect.exit(restoreRun(traced)), (exit) => settle(exit, deferred))
               )
               // Forked from an uninterruptible region, the fiber would inherit it: the computation
               // must stay interruptible by the cache's scope.
@@ -299,6 +374,19 @@ export abstract class Shell<SK, SV, K, V> {
     )
   }
 
+  /** `effect`, with the time it takes (by the cache's `Clock`) recorded as a load duration. */
+  private timed<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      const start = this.clock.unsafeCurrentTimeNanos()
+      return Effect.ensuring(
+        effect,
+        Effect.sync(() =>
+          this.metrics.loadDuration.update(Number(this.clock.unsafeCurrentTimeNanos() - start) / 1e9)
+        )
+      )
+    })
+  }
+
   /** Whether `deferred` is the computation of `id` still running (no write has superseded it). */
   protected isRunning(id: SK, deferred: object): boolean {
     return this.running.get(id) === deferred
@@ -313,7 +401,7 @@ export abstract class Shell<SK, SV, K, V> {
 
   /** Releases a computation whose fiber ended without settling it. */
   private abandon<E>(id: SK, deferred: Deferred.Deferred<V, E>, exit: Exit.Exit<void, never>): void {
-    if (this.unregister(id, deferred)) this.loadFailures++
+    if (this.unregister(id, deferred)) this.loaded(false)
     Deferred.unsafeDone(deferred, exit as Exit.Exit<never, never>)
   }
 }

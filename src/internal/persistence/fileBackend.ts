@@ -34,6 +34,7 @@ import type {
   PersistedEntry,
   Persistence
 } from "../../CachePersistence.js"
+import { currentCacheName, observeWrite, type WriteObserver } from "../metrics.js"
 import * as entryCodecs from "./entryCodecs.js"
 import { METHOD, type Settings, validate } from "./fileSettings.js"
 import { currentFlushObserver } from "./flushObserver.js"
@@ -92,6 +93,8 @@ class FileStore<K, V> {
   journalFile: { readonly file: FileSystem.File; readonly scope: Scope.CloseableScope } | undefined
   journalBytes = 0
   lastSnapshotBytes = 0
+  /** Reports the flushes and compactions as the cache's metrics and spans; set by `start`. */
+  observeWrite!: WriteObserver
   /** Records appended since the last flush, in state order. */
   pending = new Pending()
   /** Completed when the records now in `pending` are durable (or cannot be made so). */
@@ -448,7 +451,9 @@ class FileStore<K, V> {
       const records = this.pending.take()
       const batch = this.batch
       this.batch = newBatch()
-      const written = yield* Effect.either(this.writeJournal(records))
+      const written = yield* Effect.either(
+        this.observeWrite("CachePersistence.flush", this.writeJournal(records), () => records.length)
+      )
       this.flushedAt = this.clock.unsafeCurrentTimeMillis()
       if (Either.isRight(written)) {
         this.error = undefined
@@ -474,7 +479,13 @@ class FileStore<K, V> {
       this.growth = 0
       let unencodable = 0
       const raw = snapshots.encodeEntries(this.codecs, entries, () => unencodable++)
-      const written = yield* Effect.either(this.writeSnapshot(this.generation + 1, raw))
+      const written = yield* Effect.either(
+        this.observeWrite(
+          "CachePersistence.compact",
+          this.writeSnapshot(this.generation + 1, raw),
+          ({ size }) => size
+        )
+      )
       if (unencodable > 0) {
         yield* Effect.logWarning(`${unencodable} entries no longer encode and were left out of the snapshot`)
       }
@@ -516,6 +527,7 @@ class FileStore<K, V> {
   get start(): Effect.Effect<void> {
     return Effect.gen(this, function* () {
       this.clock = yield* Effect.clock
+      this.observeWrite = observeWrite(yield* FiberRef.get(currentCacheName))
       this.flushedAt = this.clock.unsafeCurrentTimeMillis()
       const wait =
         this.settings.durability === "interval"

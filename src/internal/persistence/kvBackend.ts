@@ -7,10 +7,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { PersistenceError } from "../../CacheError.js"
 import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
+import { currentCacheName, observeWrite } from "../metrics.js"
 import { decode, FiniteDuration, NonEmptyString, required } from "../options.js"
 import * as entryCodecs from "./entryCodecs.js"
 import * as records from "./records.js"
@@ -73,6 +75,7 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
     const loaded = yield* state.decode(codecs, state.liveRows(now, context.capacity), key)
 
+    const observe = observeWrite(yield* FiberRef.get(currentCacheName))
     let dirty = false
     let error: PersistenceError | undefined
     let closed = false
@@ -91,7 +94,9 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       const bytes = new Uint8Array(size)
       for (let i = 0, offset = 0; i < chunks.length; offset += chunks[i]!.length, i++)
         bytes.set(chunks[i]!, offset)
-      const written = yield* Effect.either(store.set(key, bytes))
+      const written = yield* Effect.either(
+        observe("CachePersistence.flush", store.set(key, bytes), () => bytes.length)
+      )
       if (Either.isLeft(written)) {
         dirty = true
         error = failure("WriteFailed", "cannot write the snapshot")(written.left)

@@ -48,25 +48,24 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     return Effect.flatMap(this.encodeKey("get", key), (encoded) =>
       Effect.flatMap(this.getLocal(encoded), (local): Effect.Effect<Option.Option<V>> => {
         if (Option.isSome(local)) {
-          this.hits++
+          this.hit()
           return Effect.succeed(Option.some(local.value.value))
         }
         const epoch = this.epoch
         return this.readOrLocal(
           Effect.flatMap(this.lookup("get", encoded), (found) => {
             if (Option.isNone(found)) {
-              this.misses++
+              this.miss()
               return Effect.succeedNone
             }
-            this.hits++
-            this.remoteHits++
+            this.hitRemote()
             return Effect.as(
               this.fill(encoded, key, found.value.value, found.value.expiresIn, epoch),
               Option.some(found.value.value)
             )
           }),
           Effect.sync(() => {
-            this.misses++
+            this.miss()
             return Option.none()
           })
         )
@@ -179,11 +178,10 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
       : this.claim(encoded, key)
     return Effect.flatMap(claim, (claimed): Effect.Effect<V, RedisError | E2, R> => {
       if (claimed._tag === "Found") {
-        this.hits++
-        this.remoteHits++
+        this.hitRemote()
         return Effect.succeed(claimed.value)
       }
-      this.misses++
+      this.miss()
       const stored = this.computeAndStore("getOrCompute", encoded, key, compute, options)
       if (claimed._tag === "Unlocked") return stored
       const lockKey = this.redisKey(LOCK_NAMESPACE + encoded)
@@ -199,9 +197,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     compute: Effect.Effect<V, E2, R>,
     options: LruCache.ComputeOptions<V, E2> | undefined
   ): Effect.Effect<V, RedisError | E2, R> {
-    const computed = Effect.onExit(compute, (exit) =>
-      Effect.sync(() => (Exit.isSuccess(exit) ? this.loadSuccesses++ : this.loadFailures++))
-    )
+    const computed = Effect.onExit(compute, (exit) => Effect.sync(() => this.loaded(Exit.isSuccess(exit))))
     return Effect.tap(computed, (value) => {
       const ttl = options?.timeToLive
       const millis =
@@ -493,6 +489,7 @@ export const make = <K, V>(
     const parts = yield* makeParts<string, Entry<K, V>, K, V>(
       config.capacity,
       Math.max(EVENTS_CAPACITY, config.capacity),
+      config.name,
       config.policy
     )
     const client = yield* connect(config, "commands")

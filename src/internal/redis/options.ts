@@ -7,10 +7,12 @@ import type { RedisOptions } from "ioredis"
 import type { InvalidOption } from "../../CacheError.js"
 import type { Codec } from "../../CachePersistence.js"
 import type * as RedisCache from "../../RedisCache.js"
+import { DEFAULT_NAME } from "../metrics.js"
 import {
   AnyCodec,
   decode,
   FiniteDuration,
+  NonEmptyString,
   oneOf,
   Policy,
   PositiveDuration,
@@ -28,6 +30,7 @@ const DEFAULT_HEARTBEAT_INTERVAL = Duration.seconds(1)
 
 /** @internal */
 export interface Config<V> extends Connection {
+  readonly name: string
   readonly capacity: number
   readonly timeToLive: number
   readonly policy: "lru" | "w-tinylfu"
@@ -62,6 +65,7 @@ const ConnectionSchema = Schema.Union(
 })
 
 const OptionsSchema = Schema.Struct({
+  name: Schema.optionalWith(NonEmptyString, { default: () => DEFAULT_NAME }),
   capacity: required(PositiveInteger),
   timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
   policy: Schema.optionalWith(Policy, { default: () => "lru" as const }),
@@ -85,6 +89,7 @@ export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<
       ? Redacted.value(decoded.connection)
       : decoded.connection
     return {
+      name: decoded.name,
       capacity: decoded.capacity,
       timeToLive: Duration.toMillis(decoded.timeToLive),
       policy: decoded.policy,

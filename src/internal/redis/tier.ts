@@ -16,6 +16,7 @@ import * as Runtime from "effect/Runtime"
 import { KeyEncodingError, RedisError } from "../../CacheError.js"
 import type { Lru, Removal, RemovalCause } from "../../Lru.js"
 import * as lru from "../lru.js"
+import { spanAttributes } from "../metrics.js"
 import { type Parts, Shell } from "../shell.js"
 import { type Client, request } from "./client.js"
 import * as invalidation from "./invalidation.js"
@@ -77,6 +78,29 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     this.keyPrefix = keyPrefix(config.prefix)
   }
 
+  // --- counters ----------------------------------------------------------------------------------
+
+  /** A hit in L1. */
+  protected override hit(): void {
+    super.hit()
+    this.metrics.l1Hits.update(1)
+  }
+
+  /** A hit in Redis. */
+  protected hitRemote(): void {
+    super.hit()
+    this.remoteHits++
+    this.metrics.l2Hits.update(1)
+  }
+
+  protected override zeroCounters(): void {
+    super.zeroCounters()
+    this.remoteHits = 0
+    this.decodeFailures = 0
+    this.unavailableCount = 0
+    this.invalidations = 0
+  }
+
   // --- L1 ----------------------------------------------------------------------------------------
 
   protected event(removal: Removal<string, Entry<K, V>>, cause: RemovalCause): Removal<K, V> {
@@ -104,6 +128,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     return this.unsafeModify((state, now) => {
       const result = f(state, now)
       this.publish(state, result[1], deleted)
+      if (result[1] !== state) this.sized(result[1])
       return result
     }, timeToLive)
   }
@@ -160,7 +185,11 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
 
   /** Runs a command; its success ends an outage (see `answered`). */
   command<A>(method: string, run: () => Promise<A>): Effect.Effect<A, RedisError> {
-    return Effect.tap(request(this.client, this.config.secrets, method, run), () => this.answered)
+    return Effect.withSpan(
+      Effect.tap(request(this.client, this.config.secrets, method, run), () => this.answered),
+      "RedisCache.roundTrip",
+      { attributes: { ...spanAttributes(this.name), "cache.method": method } }
+    )
   }
 
   /**
@@ -188,7 +217,10 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
    */
   protected unavailable(error: RedisError, operation = true): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (operation) this.unavailableCount++
+      if (operation) {
+        this.unavailableCount++
+        this.metrics.unavailable.update(1)
+      }
       const drop = this.config.serveFromL1 ? Effect.void : this.dropLocal
       if (this.degraded) return drop
       this.degraded = true
@@ -396,6 +428,7 @@ export abstract class Tier<K, V> extends Shell<string, Entry<K, V>, K, V> {
     const message = invalidation.parse(this.instanceId, payload)
     if (message === undefined) return
     this.invalidations++
+    this.metrics.invalidations.update(1)
     this.epoch++
     if (message._tag === "Clear") {
       this.unsafeChange(clearStep)

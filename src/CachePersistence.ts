@@ -224,6 +224,17 @@ export interface Codec<A> {
 }
 
 /**
+ * A codec that takes values of every type, as the built-in `structuredClone` and `json` do: one of
+ * them must fit the `Codec<V>` of any cache, which `Codec<unknown>` would not (a codec both takes and
+ * gives values, so its type parameter is invariant). The one `any` of the package's types.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+// The one `any` of the package: the codec of every value type, see above.
+export type AnyCodec = Codec<any>
+
+/**
  * The built-in codecs and a constructor for your own.
  *
  * - `structuredClone` (the default): `node:v8` serialization, the algorithm of `structuredClone`.
@@ -255,8 +266,8 @@ export interface Codec<A> {
  * @category codecs
  */
 export const codec: {
-  readonly structuredClone: Codec<any>
-  readonly json: Codec<any>
+  readonly structuredClone: AnyCodec
+  readonly json: AnyCodec
   readonly schema: <A, I>(schema: Schema.Schema<A, I, never>) => Codec<A>
   readonly make: <A>(
     name: string,

@@ -103,7 +103,7 @@ const everyCache: ReadonlyArray<keyof typeof keys> = [
  */
 export const make = (name: string): Hooks => {
   const hook = (field: keyof typeof keys) =>
-    Metric.globalMetricRegistry.get(MetricKey.tagged(keys[field] as MetricKey.MetricKey<any>, LABEL, name))
+    Metric.globalMetricRegistry.get(MetricKey.tagged(keys[field] as MetricKey.MetricKey.Untyped, LABEL, name))
   const hooks: Record<string, unknown> = {}
   for (const field of Object.keys(keys) as Array<keyof typeof keys>) {
     if (everyCache.includes(field)) {

@@ -3,7 +3,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as CachePersistence from "../../CachePersistence.js"
-import type { Codec, CodecFailure } from "../../CachePersistence.js"
+import type { AnyCodec, Codec, CodecFailure } from "../../CachePersistence.js"
 import { nodeBuiltin } from "./nodeBuiltin.js"
 
 /** @internal */
@@ -144,7 +144,7 @@ const textAfterTag = (bytes: Uint8Array): string =>
  *
  * @internal
  */
-export const structuredClone: Codec<any> = make(
+export const structuredClone: AnyCodec = make(
   "structuredClone",
   (value) => {
     if (typeof value === "string") {
@@ -262,7 +262,7 @@ export const rangeDecoder = <A>(
 }
 
 /** @internal */
-export const json: Codec<any> = make(
+export const json: AnyCodec = make(
   "json",
   (value) => {
     try {

@@ -151,11 +151,7 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     )
   }
 
-  refresh<E2, R>(
-    key: K,
-    compute: Effect.Effect<V, E2, R>,
-    options?: LruCache.ComputeOptions<V, E2>
-  ): Effect.Effect<void, E | E2 | RecursiveComputation, R> {
+  refresh<E2, R>(key: K, compute: Effect.Effect<V, E2, R>, options?: LruCache.ComputeOptions<V, E2>) {
     // The single flight of getOrCompute with a lookup that never hits: the old value stays in the
     // state, served to readers, until `settle` replaces it in one step; a failure leaves it there.
     return Effect.asVoid(

@@ -26,26 +26,19 @@ const LABEL = "cache"
  */
 const durationBoundaries = MetricBoundaries.exponential({ start: 0.0001, factor: 2, count: 21 })
 
+const counter = (name: string, description: string) => MetricKey.counter(`${PREFIX}${name}`, { description })
+
 /** The name, description and type of every metric, for the docs and the tests. */
 export const keys = {
-  hits: MetricKey.counter(`${PREFIX}hits_total`, {
-    description: "get and getOrCompute calls that found a live entry"
-  }),
-  misses: MetricKey.counter(`${PREFIX}misses_total`, {
-    description: "get and getOrCompute calls that found no live entry"
-  }),
-  evictions: MetricKey.counter(`${PREFIX}evictions_total`, {
-    description: "live entries removed to make room"
-  }),
-  expirations: MetricKey.counter(`${PREFIX}expirations_total`, {
-    description: "entries removed because their time to live ran out"
-  }),
-  loadSuccesses: MetricKey.counter(`${PREFIX}load_successes_total`, {
-    description: "getOrCompute computations that succeeded"
-  }),
-  loadFailures: MetricKey.counter(`${PREFIX}load_failures_total`, {
-    description: "getOrCompute computations that failed, died or were interrupted"
-  }),
+  hits: counter("hits_total", "get and getOrCompute calls that found a live entry"),
+  misses: counter("misses_total", "get and getOrCompute calls that found no live entry"),
+  evictions: counter("evictions_total", "live entries removed to make room"),
+  expirations: counter("expirations_total", "entries removed because their time to live ran out"),
+  loadSuccesses: counter("load_successes_total", "getOrCompute computations that succeeded"),
+  loadFailures: counter(
+    "load_failures_total",
+    "getOrCompute computations that failed, died or were interrupted"
+  ),
   size: MetricKey.gauge(`${PREFIX}size`, { description: "entries held in memory" }),
   loadDuration: MetricKey.histogram(
     `${PREFIX}load_duration_seconds`,
@@ -57,18 +50,10 @@ export const keys = {
     durationBoundaries,
     "time a persistence flush (write and fsync) or compaction took"
   ),
-  bytesWritten: MetricKey.counter(`${PREFIX}persistence_written_bytes_total`, {
-    description: "bytes written by the persistence backend"
-  }),
-  l1Hits: MetricKey.counter(`${PREFIX}redis_l1_hits_total`, {
-    description: "Redis cache hits answered from the in-process level"
-  }),
-  l2Hits: MetricKey.counter(`${PREFIX}redis_l2_hits_total`, {
-    description: "Redis cache hits answered from Redis"
-  }),
-  unavailable: MetricKey.counter(`${PREFIX}redis_unavailable_total`, {
-    description: "operations Redis could not serve"
-  }),
+  bytesWritten: counter("persistence_written_bytes_total", "bytes written by the persistence backend"),
+  l1Hits: counter("redis_l1_hits_total", "Redis cache hits answered from the in-process level"),
+  l2Hits: counter("redis_l2_hits_total", "Redis cache hits answered from Redis"),
+  unavailable: counter("redis_unavailable_total", "operations Redis could not serve"),
   invalidations: MetricKey.counter(`${PREFIX}redis_invalidations_total`, {
     description: "invalidations received from other instances"
   })

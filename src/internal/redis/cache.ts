@@ -208,11 +208,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     })
   }
 
-  refresh<E2, R>(
-    key: K,
-    compute: Effect.Effect<V, E2, R>,
-    options?: LruCache.ComputeOptions<V, E2>
-  ): Effect.Effect<void, RedisError | E2 | RecursiveComputation, R> {
+  refresh<E2, R>(key: K, compute: Effect.Effect<V, E2, R>, options?: LruCache.ComputeOptions<V, E2>) {
     // The single flight of this instance's getOrCompute, with a lookup that never hits; no lock in
     // Redis: the old value stays there, for every instance, until the new one replaces it.
     return Effect.flatMap(this.encodeKey("refresh", key), (encoded) =>

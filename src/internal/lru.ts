@@ -492,7 +492,7 @@ export const totalSize = <K, V>(lru: Lru.Lru<K, V>, now: number): number => {
   const self = impl(lru)
   reroot(self)
   const store = self.store
-  if (store.heap.soonest() > now) return store.weight
+  if (store.weigher === undefined || store.heap.soonest() > now) return store.weight
   let weight = 0
   const sentinel = store.sentinel
   for (let node = sentinel.next; node !== sentinel; node = node.next) {

@@ -1022,20 +1022,25 @@ interface Loads {
   readonly failures: number
 }
 
+/** The weigher of the bounded runs: 0 to 6, so that some entries are too heavy for a small maxSize. */
+const sizeOf = (value: number, key: unknown): number => (value % 5) + (M.showKey(key).length % 3)
+
 const runScenario = (
   capacity: number,
   defaultTtl: Duration.DurationInput | undefined,
-  ops: ReadonlyArray<Op>
+  ops: ReadonlyArray<Op>,
+  maxSize?: number
 ) =>
   Effect.gen(function* () {
     const cache = yield* LruCache.make<unknown, number>({
       capacity,
       timeToLive: defaultTtl,
-      sweepInterval: Duration.infinity
+      sweepInterval: Duration.infinity,
+      ...(maxSize === undefined ? {} : { maxSize, sizeOf })
     })
     const events = yield* cache.subscribe
     const fallback = M.ttlMillis(defaultTtl)
-    let model = M.empty<unknown, number>(capacity)
+    let model = M.empty<unknown, number>(capacity, maxSize === undefined ? undefined : { maxSize, sizeOf })
     let loads: Loads = { successes: 0, failures: 0 }
     let now = yield* Clock.currentTimeMillis
     for (const [value, op] of ops.entries()) {
@@ -1177,12 +1182,14 @@ const runScenario = (
     }
     // The totals once more, after the last step.
     const [swept, last] = M.removeExpired(model, now)
-    const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size } = yield* cache.stats
-    expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures }).toEqual({
+    const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size, totalSize } =
+      yield* cache.stats
+    expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures, totalSize }).toEqual({
       ...last.counters,
       size: M.size(last, now),
       loadSuccesses: loads.successes,
-      loadFailures: loads.failures
+      loadFailures: loads.failures,
+      totalSize: maxSize === undefined ? undefined : M.totalSize(last, now)
     })
     expect(M.canonicalRemovals(yield* drain(events))).toEqual(M.canonicalRemovals(swept))
   })
@@ -1202,6 +1209,22 @@ describe("LruCache against the reference model", () => {
         fc.array(opArb, { minLength: 1, maxLength: 50 }),
         (capacity, defaultTtl, ops) =>
           runtime.runPromise(Effect.scoped(runScenario(capacity, defaultTtl, ops)))
+      ),
+      { numRuns: process.env.CI ? 200 : 400 }
+    )
+    await runtime.dispose()
+  })
+
+  it("with maxSize and sizeOf, answers every operation of random sequences as the model does", async () => {
+    const runtime = ManagedRuntime.make(TestContext.TestContext)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 20 })),
+        fc.array(opArb, { minLength: 1, maxLength: 50 }),
+        (capacity, maxSize, defaultTtl, ops) =>
+          runtime.runPromise(Effect.scoped(runScenario(capacity, defaultTtl, ops, maxSize)))
       ),
       { numRuns: process.env.CI ? 200 : 400 }
     )

@@ -15,7 +15,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
-import type { Lru, Removal } from "../Lru.js"
+import type { Lru, Options as LruOptions, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import { positiveDuration, positiveInteger } from "./options.js"
@@ -32,7 +32,9 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     parts: Parts<K, V, K, V>,
     /** The default time to live in milliseconds, `Infinity` for none. */
     private readonly defaultMillis: number,
-    private readonly backend: Backend<K, V, E> | undefined
+    private readonly backend: Backend<K, V, E> | undefined,
+    /** Whether the cache has a `maxSize`, which `stats` reports the summed weight against. */
+    private readonly weighted: boolean
   ) {
     super(capacity, parts)
   }
@@ -291,7 +293,11 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
   }
 
   get stats(): Effect.Effect<LruCache.CacheStats> {
-    return this.sweep((state) => this.counters(lru.storedCount(state)))
+    return this.sweep((state, now) =>
+      this.weighted
+        ? { ...this.counters(lru.storedCount(state)), totalSize: lru.totalSize(state, now) }
+        : this.counters(lru.storedCount(state))
+    )
   }
 
   /**
@@ -349,6 +355,7 @@ interface Decoded {
   readonly sweepInterval: Duration.Duration
   readonly eventsCapacity: number
   readonly policy: "lru" | "w-tinylfu"
+  readonly maxSize: number | undefined
 }
 
 const DEFAULT_EVENTS_CAPACITY = 1024
@@ -383,7 +390,29 @@ const decodeOptions = <K, V, E, R>(
         })
       )
     }
-    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy }
+    const maxSize =
+      options.maxSize === undefined ? undefined : yield* positiveInteger(METHOD, "maxSize", options.maxSize)
+    if ((maxSize === undefined) !== (options.sizeOf === undefined)) {
+      return yield* Either.left(
+        new InvalidOption({
+          method: METHOD,
+          option: maxSize === undefined ? "sizeOf" : "maxSize",
+          reason: "maxSize and sizeOf go together: give both or neither",
+          value: maxSize === undefined ? options.sizeOf : maxSize
+        })
+      )
+    }
+    if (options.sizeOf !== undefined && typeof options.sizeOf !== "function") {
+      return yield* Either.left(
+        new InvalidOption({
+          method: METHOD,
+          option: "sizeOf",
+          reason: "must be a function",
+          value: options.sizeOf
+        })
+      )
+    }
+    return { capacity, timeToLive, sweepInterval, eventsCapacity, policy, maxSize }
   })
 
 // --- constructors ----------------------------------------------------------------------------------
@@ -393,8 +422,12 @@ export const make = <K, V, E = never, R = never>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, eventsCapacity, policy, sweepInterval, timeToLive } = yield* decodeOptions(options)
+    const { capacity, eventsCapacity, maxSize, policy, sweepInterval, timeToLive } =
+      yield* decodeOptions(options)
+    const lruOptions: LruOptions<K, V> =
+      maxSize === undefined ? { policy } : { policy, maxSize, sizeOf: options.sizeOf! }
     const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, policy)
+    if (maxSize !== undefined) yield* Ref.set(parts.state, lru.empty<K, V>(capacity, lruOptions))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       const { clock, state } = parts
@@ -406,10 +439,16 @@ export const make = <K, V, E = never, R = never>(
       })
       yield* Ref.set(
         state,
-        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })
+        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), lruOptions)
       )
     }
-    const cache = new CacheImpl<K, V, E>(capacity, parts, Duration.toMillis(timeToLive), backend)
+    const cache = new CacheImpl<K, V, E>(
+      capacity,
+      parts,
+      Duration.toMillis(timeToLive),
+      backend,
+      maxSize !== undefined
+    )
     if (Duration.isFinite(sweepInterval)) {
       yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), parts.scope)
     }

@@ -76,7 +76,10 @@ export interface ComputeOptions<V, E = unknown> {
 export interface CacheStats {
   readonly hits: number
   readonly misses: number
-  /** Live entries removed to make room: always the least recently used one. */
+  /**
+   * Live entries removed to make room (under LRU the least recently used), with a `maxSize` also
+   * the stored entry of a key set to a value too heavy to store.
+   */
   readonly evictions: number
   /** Entries removed because their time to live ran out (on access, by the sweep, or to make room). */
   readonly expirations: number

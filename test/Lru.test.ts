@@ -311,6 +311,36 @@ describe("Lru", () => {
       }
     })
 
+    it("under W-TinyLFU, every version answers forever as when it was made, its total weight included", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 8 }),
+          maxSizeArb,
+          fc.array(opArb, { minLength: 1, maxLength: 120 }),
+          fc.array(fc.nat(), { minLength: 1, maxLength: 40 }),
+          (capacity, maxSize, ops, revisits) => {
+            let lru = Lru.empty<unknown, number>(capacity, { policy: "w-tinylfu", maxSize, sizeOf })
+            let now = 0
+            const versions: Array<{ lru: Lru.Lru<unknown, number>; now: number; seen: unknown }> = []
+            ops.forEach((op, i) => {
+              const key = "key" in op ? makeKey(op.key) : undefined
+              if (op.op === "set") lru = Lru.set(lru, key, i, now, op.ttl)[1]
+              else if (op.op === "get") lru = Lru.get(lru, key, now)[1]
+              else if (op.op === "delete") lru = Lru.remove(lru, key, now)[1]
+              else if (op.op === "advance") now += op.ms
+              versions.push({ lru, now, seen: observe(lru, now) })
+            })
+            for (const i of revisits) {
+              const version = versions[i % versions.length]!
+              expect(Lru.isValid(version.lru)).toBe(true)
+              expect(observe(version.lru, version.now)).toEqual(version.seen)
+            }
+          }
+        ),
+        { numRuns: RUNS / 4 }
+      )
+    })
+
     it("under W-TinyLFU keeps both bounds after every operation", () => {
       fc.assert(
         fc.property(

@@ -59,9 +59,10 @@ export interface Lru<in out K, in out V> extends Pipeable, Inspectable {
  */
 export type RemovalCause =
   /**
-   * Removed to make room for a new key: the least recently used live entry under LRU; under
-   * W-TinyLFU the victim or the candidate the policy rejected (which may be the key just set, when
-   * the admission window is empty).
+   * Removed to make room for a new key, or, with a `maxSize`, for a heavier value: the least
+   * recently used live entry under LRU; under W-TinyLFU the victim or the candidate the policy
+   * rejected (which may be the key just set, when the admission window is empty). Also the stored
+   * entry of a key set to a value heavier than `maxSize` on its own, which is not stored.
    */
   | "evicted"
   /** Its time to live ran out. */
@@ -91,7 +92,7 @@ export interface Removal<K, V> {
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options<K = never, V = never> {
   /**
    * `"lru"` (default): exact LRU, the least recently used live entry goes.
    *
@@ -109,6 +110,21 @@ export interface Options {
    * workload, from 1 % of the capacity; `"fixed"` keeps it at 1 %.
    */
   readonly window?: "adaptive" | "fixed" | undefined
+  /**
+   * A second bound, on the summed weight of the stored entries (lru-cache's `maxSize`, Caffeine's
+   * `maximumWeight`): a positive integer, given with `sizeOf`. Default: none, only `capacity` bounds.
+   * Both bounds hold after every operation. A set first removes expired entries, then evicts live
+   * ones (the policy's victims: under LRU the least recently used) until both hold. An entry
+   * heavier than `maxSize` on its own is not stored, and its key's stored entry is removed as
+   * `"evicted"` (an expired one as `"expired"`).
+   */
+  readonly maxSize?: number | undefined
+  /**
+   * The weight of an entry (its size in bytes, say), called once per set with the value and the
+   * key, and again for each entry when a persisted cache loads. Must return a non-negative integer: otherwise the set
+   * throws a `RangeError` and leaves the value as it was. Required with `maxSize`.
+   */
+  readonly sizeOf?: ((value: V, key: K) => number) | undefined
 }
 
 /**
@@ -126,7 +142,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const empty: <K, V>(capacity: number, options?: Options) => Lru<K, V> = internal.empty
+export const empty: <K, V>(capacity: number, options?: Options<K, V>) => Lru<K, V> = internal.empty
 
 /**
  * Looks `key` up at time `now`. A hit makes the key the most recently used; an expired entry is
@@ -145,7 +161,8 @@ export const get: {
  * Inserts or replaces `key` at time `now`; the key becomes the most recently used and its time to
  * live (default: none) restarts. A time to live of zero or less stores nothing and removes the key's
  * entry. Inserting a new key into a full value first removes expired entries, then, if still full,
- * evicts the least recently used live entry.
+ * evicts the least recently used live entry (with a `maxSize`: live entries until the summed weight
+ * fits too; see `Options.maxSize`).
  *
  * @since 0.1.0
  * @category combinators
@@ -269,6 +286,17 @@ export const size: {
   (now: number): <K, V>(self: Lru<K, V>) => number
   <K, V>(self: Lru<K, V>, now: number): number
 } = dual(2, internal.size)
+
+/**
+ * The summed weight (`sizeOf`) of the live entries at `now`; 0 without a `maxSize`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const totalSize: {
+  (now: number): <K, V>(self: Lru<K, V>) => number
+  <K, V>(self: Lru<K, V>, now: number): number
+} = dual(2, internal.totalSize)
 
 /**
  * Live keys at `now`, most recently used first.

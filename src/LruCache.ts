@@ -78,12 +78,17 @@ export interface ComputeOptions<V, E = unknown> {
 export interface CacheStats {
   readonly hits: number
   readonly misses: number
-  /** Live entries removed to make room: always the least recently used one. */
+  /**
+   * Live entries removed to make room (under LRU the least recently used), with a `maxSize` also
+   * the stored entry of a key set to a value too heavy to store.
+   */
   readonly evictions: number
   /** Entries removed because their time to live ran out (on access, by the sweep, or to make room). */
   readonly expirations: number
   /** Live entries now. */
   readonly size: number
+  /** With a `maxSize`: the summed weight (`sizeOf`) of the live entries now; absent otherwise. */
+  readonly totalSize?: number
   /** `getOrCompute` computations that succeeded. */
   readonly loadSuccesses: number
   /** `getOrCompute` computations that failed, died or were interrupted. */
@@ -243,6 +248,23 @@ export interface Options<K, V, E = never, R = never> {
    * `stats.droppedEvents`. A positive integer. Default: 1024.
    */
   readonly eventsCapacity?: number | undefined
+  /**
+   * A second bound, on the summed weight of the live entries (lru-cache's `maxSize`, Caffeine's
+   * `maximumWeight`): a positive integer, given with `sizeOf`. Default: none. Both bounds hold after
+   * every operation: a set first removes expired entries, then evicts live ones (the policy's
+   * victims; under LRU the least recently used) until the count fits `capacity` and the weight
+   * fits `maxSize`, each an `"evicted"` event. An entry heavier than `maxSize` on its own is not
+   * stored, and its key's entry is removed as `"evicted"`. A cache loaded from persistence weighs
+   * the entries again and keeps the most recent that fit. `stats.totalSize` reports the weight.
+   */
+  readonly maxSize?: number | undefined
+  /**
+   * The weight of an entry (its size in bytes, say), called once per write with the value and the
+   * key. Required with `maxSize`. It must return a non-negative integer: otherwise the write dies
+   * with a `RangeError` naming the key (a defect, as a weigher's answer is a programming mistake)
+   * and the cache stays as it was.
+   */
+  readonly sizeOf?: ((value: V, key: K) => number) | undefined
   /** Where the cache persists: see `CachePersistence`. Default: memory only. */
   readonly persistence?: Persistence<K, V, E, R> | undefined
   /**

@@ -17,6 +17,14 @@ const show = <A>(option: Option.Option<A>): { readonly some: A } | "none" =>
 const millis = (option: Option.Option<Duration.Duration>): { readonly some: number } | "none" =>
   show(Option.map(option, Duration.toMillis))
 
+/**
+ * The weigher of the bounded runs: 0 to 6 by value and key, so that with a `maxSize` of 1 to 10
+ * some entries weigh nothing, most sets evict for weight, and some entries are too heavy to store.
+ */
+const sizeOf = (value: number, key: unknown): number => (value % 5) + (M.showKey(key).length % 3)
+
+const maxSizeArb = fc.integer({ min: 1, max: 10 })
+
 describe("Lru", () => {
   describe("constructor", () => {
     it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])(
@@ -216,6 +224,152 @@ describe("Lru", () => {
       expect(Lru.keys(next, 30)).toEqual(["alive", "forever"])
       const [nothing] = Lru.removeExpired(next, 30)
       expect(nothing).toEqual([])
+    })
+  })
+
+  describe("maxSize", () => {
+    const bySize = { maxSize: 10, sizeOf: (value: string) => value.length }
+
+    it("evicts least recently used live entries until both bounds hold", () => {
+      let lru = Lru.empty<string, string>(5, bySize)
+      ;[, lru] = Lru.set(lru, "a", "xxx", 0)
+      ;[, lru] = Lru.set(lru, "b", "xxx", 0)
+      ;[, lru] = Lru.set(lru, "c", "xxx", 0)
+      ;[, lru] = Lru.get(lru, "a", 0)
+      expect(Lru.totalSize(lru, 0)).toBe(9)
+      const [removed, next] = Lru.set(lru, "d", "xxxxxx", 0)
+      expect(removed).toEqual([
+        { key: "b", value: "xxx", cause: "evicted" },
+        { key: "c", value: "xxx", cause: "evicted" }
+      ])
+      expect(Lru.keys(next, 0)).toEqual(["d", "a"])
+      expect(Lru.totalSize(next, 0)).toBe(9)
+      // A heavier value for a stored key evicts others, never the key itself.
+      const [heavier, after] = Lru.set(next, "a", "xxxxxxx", 0)
+      expect(heavier).toEqual([
+        { key: "a", value: "xxx", cause: "replaced" },
+        { key: "d", value: "xxxxxx", cause: "evicted" }
+      ])
+      expect(Lru.entries(after, 0)).toEqual([["a", "xxxxxxx"]])
+    })
+
+    it("removes expired entries before evicting a live one for weight", () => {
+      let lru = Lru.empty<string, string>(5, bySize)
+      ;[, lru] = Lru.set(lru, "old", "xxxxx", 0)
+      ;[, lru] = Lru.set(lru, "soon", "xxxxx", 0, 5)
+      const [removed, next] = Lru.set(lru, "new", "xxxxx", 5)
+      expect(removed).toEqual([{ key: "soon", value: "xxxxx", cause: "expired" }])
+      expect(Lru.keys(next, 5)).toEqual(["new", "old"])
+    })
+
+    it("does not store an entry heavier than maxSize, and evicts the key's stored entry", () => {
+      let lru = Lru.empty<string, string>(5, bySize)
+      ;[, lru] = Lru.set(lru, "a", "xx", 0)
+      const [none, same] = Lru.set(lru, "big", "x".repeat(11), 0)
+      expect(none).toEqual([])
+      expect(same).toBe(lru)
+      const [removed, next] = Lru.set(lru, "a", "x".repeat(11), 0)
+      expect(removed).toEqual([{ key: "a", value: "xx", cause: "evicted" }])
+      expect(Lru.size(next, 0)).toBe(0)
+      expect(Lru.totalSize(next, 0)).toBe(0)
+      // Exactly maxSize fits.
+      expect(Lru.keys(Lru.set(next, "a", "x".repeat(10), 0)[1], 0)).toEqual(["a"])
+    })
+
+    it("old versions answer their own total weight forever", () => {
+      const v0 = Lru.empty<string, string>(5, bySize)
+      const [, v1] = Lru.set(v0, "a", "xxxx", 0)
+      const [, v2] = Lru.set(v1, "a", "xx", 0)
+      const [, v3] = Lru.set(v2, "b", "xxxxxxxx", 0)
+      const [, v4] = Lru.remove(v3, "a", 0)
+      const [, v5] = Lru.clear(v4, 0)
+      const totals = () => [v0, v1, v2, v3, v4, v5, v3, v1].map((v) => Lru.totalSize(v, 0))
+      expect(totals()).toEqual([0, 4, 2, 10, 8, 0, 10, 4])
+      // A branch off an old version keeps its own total and leaves the others as they were.
+      const [, branch] = Lru.set(v1, "c", "xxxxxx", 0)
+      expect(Lru.totalSize(branch, 0)).toBe(10)
+      expect(totals()).toEqual([0, 4, 2, 10, 8, 0, 10, 4])
+      for (const v of [v0, v1, v2, v3, v4, v5, branch]) expect(Lru.isValid(v)).toBe(true)
+    })
+
+    it("rejects maxSize without sizeOf, the reverse, and a maxSize that is not a positive integer", () => {
+      const sizeOf = () => 1
+      expect(() => Lru.empty(1, { maxSize: 10 })).toThrow(/maxSize and sizeOf go together/)
+      expect(() => Lru.empty(1, { sizeOf })).toThrow(/maxSize and sizeOf go together/)
+      for (const maxSize of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => Lru.empty(1, { maxSize, sizeOf })).toThrow(/maxSize must be a positive integer/)
+      }
+    })
+
+    it("a weigher answering other than a non-negative integer fails the set and changes nothing", () => {
+      for (const weight of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const [, lru] = Lru.set(Lru.empty<string, number>(2, { maxSize: 10, sizeOf: (v) => v }), "a", 1, 0)
+        expect(() => Lru.set(lru, "b", weight, 0)).toThrow(/sizeOf must return a non-negative integer/)
+        expect(Lru.entries(lru, 0)).toEqual([["a", 1]])
+        expect(Lru.totalSize(lru, 0)).toBe(1)
+        expect(Lru.isValid(lru)).toBe(true)
+      }
+    })
+
+    it("under W-TinyLFU, every version answers forever as when it was made, its total weight included", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 8 }),
+          maxSizeArb,
+          fc.array(opArb, { minLength: 1, maxLength: 120 }),
+          fc.array(fc.nat(), { minLength: 1, maxLength: 40 }),
+          (capacity, maxSize, ops, revisits) => {
+            let lru = Lru.empty<unknown, number>(capacity, { policy: "w-tinylfu", maxSize, sizeOf })
+            let now = 0
+            const versions: Array<{ lru: Lru.Lru<unknown, number>; now: number; seen: unknown }> = []
+            ops.forEach((op, i) => {
+              const key = "key" in op ? makeKey(op.key) : undefined
+              if (op.op === "set") lru = Lru.set(lru, key, i, now, op.ttl)[1]
+              else if (op.op === "get") lru = Lru.get(lru, key, now)[1]
+              else if (op.op === "delete") lru = Lru.remove(lru, key, now)[1]
+              else if (op.op === "advance") now += op.ms
+              versions.push({ lru, now, seen: observe(lru, now) })
+            })
+            for (const i of revisits) {
+              const version = versions[i % versions.length]!
+              expect(Lru.isValid(version.lru)).toBe(true)
+              expect(observe(version.lru, version.now)).toEqual(version.seen)
+            }
+          }
+        ),
+        { numRuns: RUNS / 4 }
+      )
+    })
+
+    it("under W-TinyLFU keeps both bounds after every operation", () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 8 }),
+          maxSizeArb,
+          fc.constantFrom<"adaptive" | "fixed">("adaptive", "fixed"),
+          fc.array(opArb, { minLength: 1, maxLength: 200 }),
+          (capacity, maxSize, window, ops) => {
+            let lru = Lru.empty<unknown, number>(capacity, { policy: "w-tinylfu", window, maxSize, sizeOf })
+            let now = 0
+            ops.forEach((op, i) => {
+              const key = "key" in op ? makeKey(op.key) : undefined
+              let removed: ReadonlyArray<Lru.Removal<unknown, number>> = []
+              if (op.op === "set") [removed, lru] = Lru.set(lru, key, i, now, op.ttl)
+              else if (op.op === "get") lru = Lru.get(lru, key, now)[1]
+              else if (op.op === "delete") [removed, lru] = Lru.remove(lru, key, now)
+              else if (op.op === "advance") now += op.ms
+              expect(Lru.isValid(lru)).toBe(true)
+              expect(Lru.size(lru, now)).toBeLessThanOrEqual(capacity)
+              expect(Lru.totalSize(lru, now)).toBeLessThanOrEqual(maxSize)
+              // An expired entry never makes a live one go: after an eviction, no expired entry is left.
+              if (removed.some((r) => r.cause === "evicted" && !M.sameKey(r.key, key))) {
+                expect(Lru.size(lru, now)).toBe(internal.storedCount(lru))
+              }
+            })
+          }
+        ),
+        { numRuns: RUNS }
+      )
     })
   })
 
@@ -555,6 +709,7 @@ const observe = (lru: Lru.Lru<unknown, number>, now: number) => ({
   keys: Lru.keys(lru, now).map(M.showKey),
   values: Lru.values(lru, now),
   size: Lru.size(lru, now),
+  totalSize: Lru.totalSize(lru, now),
   persisted: Lru.toPersisted(lru, now).map((e) => [M.showKey(e.key), e.value, e.expiresAt]),
   perKey: allKeys().map((key) => ({
     peek: show(Lru.peek(lru, key, now)),
@@ -568,6 +723,7 @@ const observeModel = (model: M.Model<unknown, number>, now: number): ReturnType<
   keys: M.keys(model, now).map(M.showKey),
   values: M.values(model, now),
   size: M.size(model, now),
+  totalSize: M.totalSize(model, now),
   persisted: M.toPersisted(model, now).map((e) => [M.showKey(e.key), e.value, e.expiresAt]),
   perKey: allKeys().map((key) => ({
     peek: show(M.peek(model, key, now)),
@@ -684,9 +840,9 @@ const step = (state: State, op: Op, value: number, full = true): State => {
   return next
 }
 
-const start = (capacity: number, now: number): State => ({
-  lru: Lru.empty(capacity),
-  model: M.empty(capacity),
+const start = (capacity: number, now: number, maxSize?: number): State => ({
+  lru: Lru.empty(capacity, maxSize === undefined ? undefined : { maxSize, sizeOf }),
+  model: M.empty(capacity, maxSize === undefined ? undefined : { maxSize, sizeOf }),
   now
 })
 
@@ -724,6 +880,44 @@ describe("Lru against the reference model", () => {
       { numRuns: 40 }
     )
   })
+
+  it("with maxSize and sizeOf, answers every operation of random sequences as the model does", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        maxSizeArb,
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.array(opArb, { minLength: 1, maxLength: 60 }),
+        (capacity, maxSize, now, ops) => {
+          let state = start(capacity, now, maxSize)
+          ops.forEach((op, i) => {
+            state = step(state, op, i)
+            expect(Lru.size(state.lru, state.now)).toBeLessThanOrEqual(capacity)
+            expect(Lru.totalSize(state.lru, state.now)).toBeLessThanOrEqual(maxSize)
+          })
+        }
+      ),
+      { numRuns: RUNS }
+    )
+  })
+
+  it("with maxSize and sizeOf, holds to the model on long runs", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        maxSizeArb,
+        fc.array(opArb, { minLength: 300, maxLength: 600 }),
+        (capacity, maxSize, ops) => {
+          let state = start(capacity, 0, maxSize)
+          ops.forEach((op, i) => {
+            state = step(state, op, i, i % 10 === 0)
+          })
+          expect(observe(state.lru, state.now)).toEqual(observeModel(state.model, state.now))
+        }
+      ),
+      { numRuns: 40 }
+    )
+  })
 })
 
 describe("Lru persistence of versions", () => {
@@ -741,15 +935,16 @@ describe("Lru persistence of versions", () => {
     branch: fc.array(opArb, { maxLength: 10 })
   })
 
-  it("every version answers forever as when it was made, and branches from it follow the model", () => {
+  const everyVersion = (maxSizes: fc.Arbitrary<number | undefined>) => () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 8 }),
+        maxSizes,
         fc.array(opArb, { minLength: 5, maxLength: 60 }),
         fc.array(revisitArb, { minLength: 5, maxLength: 30 }),
-        (capacity, ops, revisits) => {
+        (capacity, maxSize, ops, revisits) => {
           let value = 0
-          let state = start(capacity, 1_000)
+          let state = start(capacity, 1_000, maxSize)
           const versions: Array<Version> = [record(state)]
           for (const op of ops) {
             state = step(state, op, value++, false)
@@ -789,7 +984,17 @@ describe("Lru persistence of versions", () => {
       ),
       { numRuns: process.env.CI ? 60 : 120 }
     )
-  })
+  }
+
+  it(
+    "every version answers forever as when it was made, and branches from it follow the model",
+    everyVersion(fc.constant(undefined))
+  )
+
+  it(
+    "with maxSize, every version answers forever as when it was made, its total weight included",
+    everyVersion(maxSizeArb)
+  )
 })
 
 describe("Lru restored from its persisted form", () => {
@@ -847,6 +1052,32 @@ describe("Lru restored from its persisted form", () => {
       ["c", 5],
       ["a", 3]
     ])
+  })
+
+  it("recomputes the weights with sizeOf and keeps the most recent entries that fit maxSize", () => {
+    const options = { maxSize: 10, sizeOf: (value: string) => value.length }
+    const restored = internal.restore<string, string>(
+      5,
+      [
+        { key: "a", value: "xxxx", expiresAt: Number.POSITIVE_INFINITY },
+        { key: "huge", value: "x".repeat(11), expiresAt: Number.POSITIVE_INFINITY },
+        { key: "b", value: "xxxx", expiresAt: Number.POSITIVE_INFINITY },
+        { key: "b", value: "x".repeat(11), expiresAt: Number.POSITIVE_INFINITY },
+        { key: "c", value: "xxxx", expiresAt: Number.POSITIVE_INFINITY },
+        { key: "d", value: "xxxxx", expiresAt: Number.POSITIVE_INFINITY }
+      ],
+      0,
+      options
+    )
+    expect(Lru.isValid(restored)).toBe(true)
+    expect(Lru.entries(restored, 0)).toEqual([
+      ["d", "xxxxx"],
+      ["c", "xxxx"]
+    ])
+    expect(Lru.totalSize(restored, 0)).toBe(9)
+    // The restored value goes on bounded as the options say.
+    const [removed] = Lru.set(restored, "e", "xx", 0)
+    expect(removed).toEqual([{ key: "c", value: "xxxx", cause: "evicted" }])
   })
 
   it("places any list of entries as one by one: repeated, expired and structural keys, past the capacity", () => {

@@ -451,7 +451,12 @@ describe("LruCache", () => {
       ["sweepInterval", { capacity: 3, sweepInterval: -1 }],
       ["sweepInterval", { capacity: 3, sweepInterval: Duration.zero }],
       ["eventsCapacity", { capacity: 3, eventsCapacity: 0 }],
-      ["eventsCapacity", { capacity: 3, eventsCapacity: 2.5 }]
+      ["eventsCapacity", { capacity: 3, eventsCapacity: 2.5 }],
+      ["maxSize", { capacity: 3, maxSize: 0, sizeOf: () => 1 }],
+      ["maxSize", { capacity: 3, maxSize: 1.5, sizeOf: () => 1 }],
+      ["maxSize", { capacity: 3, maxSize: 10 }],
+      ["sizeOf", { capacity: 3, sizeOf: () => 1 }],
+      ["sizeOf", { capacity: 3, maxSize: 10, sizeOf: 1 as unknown as () => number }]
     ]
 
     it.scoped.each(invalid)("make rejects an invalid %s: %o", ([option, options]) =>
@@ -1026,20 +1031,25 @@ interface Loads {
   readonly failures: number
 }
 
+/** The weigher of the bounded runs: 0 to 6, so that some entries are too heavy for a small maxSize. */
+const sizeOf = (value: number, key: unknown): number => (value % 5) + (M.showKey(key).length % 3)
+
 const runScenario = (
   capacity: number,
   defaultTtl: Duration.DurationInput | undefined,
-  ops: ReadonlyArray<Op>
+  ops: ReadonlyArray<Op>,
+  maxSize?: number
 ) =>
   Effect.gen(function* () {
     const cache = yield* LruCache.make<unknown, number>({
       capacity,
       timeToLive: defaultTtl,
-      sweepInterval: Duration.infinity
+      sweepInterval: Duration.infinity,
+      ...(maxSize === undefined ? {} : { maxSize, sizeOf })
     })
     const events = yield* cache.subscribe
     const fallback = M.ttlMillis(defaultTtl)
-    let model = M.empty<unknown, number>(capacity)
+    let model = M.empty<unknown, number>(capacity, maxSize === undefined ? undefined : { maxSize, sizeOf })
     let loads: Loads = { successes: 0, failures: 0 }
     let now = yield* Clock.currentTimeMillis
     for (const [value, op] of ops.entries()) {
@@ -1181,12 +1191,14 @@ const runScenario = (
     }
     // The totals once more, after the last step.
     const [swept, last] = M.removeExpired(model, now)
-    const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size } = yield* cache.stats
-    expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures }).toEqual({
+    const { evictions, expirations, hits, loadFailures, loadSuccesses, misses, size, totalSize } =
+      yield* cache.stats
+    expect({ hits, misses, evictions, expirations, size, loadSuccesses, loadFailures, totalSize }).toEqual({
       ...last.counters,
       size: M.size(last, now),
       loadSuccesses: loads.successes,
-      loadFailures: loads.failures
+      loadFailures: loads.failures,
+      totalSize: maxSize === undefined ? undefined : M.totalSize(last, now)
     })
     expect(M.canonicalRemovals(yield* drain(events))).toEqual(M.canonicalRemovals(swept))
   })
@@ -1206,6 +1218,22 @@ describe("LruCache against the reference model", () => {
         fc.array(opArb, { minLength: 1, maxLength: 50 }),
         (capacity, defaultTtl, ops) =>
           runtime.runPromise(Effect.scoped(runScenario(capacity, defaultTtl, ops)))
+      ),
+      { numRuns: process.env.CI ? 200 : 400 }
+    )
+    await runtime.dispose()
+  })
+
+  it("with maxSize and sizeOf, answers every operation of random sequences as the model does", async () => {
+    const runtime = ManagedRuntime.make(TestContext.TestContext)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 20 })),
+        fc.array(opArb, { minLength: 1, maxLength: 50 }),
+        (capacity, maxSize, defaultTtl, ops) =>
+          runtime.runPromise(Effect.scoped(runScenario(capacity, defaultTtl, ops, maxSize)))
       ),
       { numRuns: process.env.CI ? 200 : 400 }
     )
@@ -1730,5 +1758,91 @@ describe("layerConfig", () => {
       )
       expect(String(wrong)).toContain("CACHE_DURABILITY")
     }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+describe("maxSize", () => {
+  const bySize = { maxSize: 10, sizeOf: (value: string) => value.length }
+
+  it.scoped(
+    "evicts until both bounds hold, refuses an entry heavier than maxSize, and reports the weight",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, string>({ capacity: 3, ...bySize })
+        const events = yield* cache.subscribe
+        yield* cache.set("a", "xxxx")
+        yield* cache.set("b", "xxxx")
+        yield* cache.set("c", "xx")
+        expect((yield* cache.stats).totalSize).toBe(10)
+        yield* cache.set("d", "xxxxx")
+        expect(yield* drain(events)).toEqual([
+          { key: "a", value: "xxxx", cause: "evicted" },
+          { key: "b", value: "xxxx", cause: "evicted" }
+        ])
+        yield* cache.set("big", "x".repeat(11))
+        expect(yield* cache.has("big")).toBe(false)
+        yield* cache.set("c", "x".repeat(11))
+        expect(yield* drain(events)).toEqual([{ key: "c", value: "xx", cause: "evicted" }])
+        expect(yield* cache.entries).toEqual([["d", "xxxxx"]])
+        const { evictions, size, totalSize } = yield* cache.stats
+        expect({ evictions, size, totalSize }).toEqual({ evictions: 3, size: 1, totalSize: 5 })
+      })
+  )
+
+  it.scoped(
+    "a weigher answering other than a non-negative integer is a defect, and the cache stays as it was",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* LruCache.make<string, number>({
+          capacity: 3,
+          maxSize: 10,
+          sizeOf: (value) => value
+        })
+        yield* cache.set("a", 1)
+        const exit = yield* Effect.exit(cache.set("b", -1))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(String(Cause.squash((exit as Exit.Failure<void, never>).cause))).toMatch(
+          /sizeOf must return a non-negative integer, got -1 for the key "b"/
+        )
+        expect(yield* cache.entries).toEqual([["a", 1]])
+        expect((yield* cache.stats).totalSize).toBe(1)
+      })
+  )
+
+  it.scoped(
+    "a cache loaded from persistence weighs its entries again and keeps the most recent that fit",
+    () =>
+      Effect.gen(function* () {
+        const context = yield* Layer.build(NodeContext.layer)
+        const fs = Context.get(context, FileSystem.FileSystem)
+        const directory = yield* Effect.orDie(fs.makeTempDirectoryScoped())
+        const persistence = provide(
+          CachePersistence.file<string, string>({ path: `${directory}/cache.bin`, durability: "always" }),
+          context
+        )
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const cache = yield* LruCache.make<string, string, PersistenceError>({
+              capacity: 10,
+              persistence
+            })
+            for (const [key, value] of [
+              ["a", "xxxx"],
+              ["b", "xxxx"],
+              ["huge", "x".repeat(11)],
+              ["c", "xxxxx"]
+            ]) {
+              yield* cache.set(key!, value!)
+            }
+          })
+        )
+        const reopened = yield* LruCache.make<string, string, PersistenceError>({
+          capacity: 10,
+          persistence,
+          ...bySize
+        })
+        expect(yield* reopened.keys).toEqual(["c", "b"])
+        expect((yield* reopened.stats).totalSize).toBe(9)
+      })
   )
 })

@@ -33,8 +33,16 @@ export interface Counters {
   readonly expirations: number
 }
 
+/** The byte-size bound: the most summed weight of the stored entries, and the weigher. */
+export interface Weigher<K, V> {
+  readonly maxSize: number
+  readonly sizeOf: (value: V, key: K) => number
+}
+
 export interface Model<K, V> {
   readonly capacity: number
+  /** The byte-size bound, if any. */
+  readonly weigher?: Weigher<K, V> | undefined
   /** Stored entries, live or not, most recently used first. */
   readonly entries: ReadonlyArray<Entry<K, V>>
   readonly counters: Counters
@@ -50,8 +58,9 @@ export const ttlMillis = (
   fallback = Number.POSITIVE_INFINITY
 ): number => (input === undefined ? fallback : Duration.toMillis(Duration.decode(input)))
 
-export const empty = <K, V>(capacity: number): Model<K, V> => ({
+export const empty = <K, V>(capacity: number, weigher?: Weigher<K, V>): Model<K, V> => ({
   capacity,
+  weigher,
   entries: [],
   counters: { hits: 0, misses: 0, evictions: 0, expirations: 0 }
 })
@@ -106,31 +115,47 @@ export const getWithRemovals = <K, V>(
   ]
 }
 
+/** The weight of an entry: 0 without a bound. */
+const weightOf = <K, V>(self: Model<K, V>, key: K, value: V): number =>
+  self.weigher === undefined ? 0 : self.weigher.sizeOf(value, key)
+
+/** The summed weight of `entries`, live or not. */
+const weightOfAll = <K, V>(self: Model<K, V>, entries: ReadonlyArray<Entry<K, V>>): number =>
+  entries.reduce((sum, e) => sum + weightOf(self, e.key, e.value), 0)
+
 /**
  * Inserts or replaces at `now` with a time to live of `ttl` milliseconds (`Infinity`: never expires).
  * An entry already stored for the key leaves as "replaced" when live, "expired" otherwise. A ttl of
- * zero or less stores nothing. A new key arriving when `capacity` entries are stored first removes
- * every expired entry, then, if still full, evicts the least recently used one.
+ * zero or less stores nothing. A new key arriving when `capacity` entries are stored, or an entry
+ * that would take the summed weight past `maxSize`, first removes every expired entry, then, while
+ * either bound would not hold, evicts the least recently used one. An entry heavier than `maxSize`
+ * on its own is not stored, and the key's stored entry leaves as "evicted" (when live).
  */
 export const set = <K, V>(self: Model<K, V>, key: K, value: V, now: number, ttl: number): Step<K, V> => {
   const removals: Array<Removal<K, V>> = []
   let entries = self.entries
   let counters = self.counters
   const index = indexOf(self, key)
+  const stores = ttl > 0
+  const weight = stores ? weightOf(self, key, value) : 0
+  const maxSize = self.weigher?.maxSize ?? Number.POSITIVE_INFINITY
+  const oversize = weight > maxSize
   if (index >= 0) {
     const old = entries[index]!
     const live = isLive(old, now)
-    removals.push({ key: old.key, value: old.value, cause: live ? "replaced" : "expired" })
+    const cause = !live ? "expired" : oversize ? "evicted" : "replaced"
+    removals.push({ key: old.key, value: old.value, cause })
     if (!live) counters = bump(counters, "expirations")
+    if (cause === "evicted") counters = bump(counters, "evictions")
     entries = without(self, index)
   }
-  if (!(ttl > 0)) return [removals, { ...self, entries, counters }]
-  if (index < 0 && entries.length >= self.capacity) {
+  if (!stores || oversize) return [removals, { ...self, entries, counters }]
+  if (entries.length >= self.capacity || weightOfAll(self, entries) + weight > maxSize) {
     const expired = entries.filter((e) => !isLive(e, now))
     for (const e of sortByExpiry(expired)) removals.push({ key: e.key, value: e.value, cause: "expired" })
     counters = bump(counters, "expirations", expired.length)
     entries = entries.filter((e) => isLive(e, now))
-    if (entries.length >= self.capacity) {
+    while (entries.length >= self.capacity || weightOfAll(self, entries) + weight > maxSize) {
       const lru = entries[entries.length - 1]!
       removals.push({ key: lru.key, value: lru.value, cause: "evicted" })
       counters = bump(counters, "evictions")
@@ -238,6 +263,9 @@ export const remainingTtl = <K, V>(self: Model<K, V>, key: K, now: number): Opti
 
 export const size = <K, V>(self: Model<K, V>, now: number): number => live(self, now).length
 
+/** The summed weight of the live entries: 0 without a bound. */
+export const totalSize = <K, V>(self: Model<K, V>, now: number): number => weightOfAll(self, live(self, now))
+
 export const keys = <K, V>(self: Model<K, V>, now: number): Array<K> => live(self, now).map((e) => e.key)
 
 export const values = <K, V>(self: Model<K, V>, now: number): Array<V> => live(self, now).map((e) => e.value)
@@ -272,6 +300,7 @@ const noCounters: Counters = { hits: 0, misses: 0, evictions: 0, expirations: 0 
  */
 export const reopen = <K, V>(self: Model<K, V>, now: number): Model<K, V> => ({
   capacity: self.capacity,
+  weigher: self.weigher,
   entries: live(self, now),
   counters: noCounters
 })
@@ -287,6 +316,7 @@ export const recover = <K, V>(
   lastWrite: (key: K) => number
 ): Model<K, V> => ({
   capacity: self.capacity,
+  weigher: self.weigher,
   entries: live(self, now).sort((a, b) => lastWrite(b.key) - lastWrite(a.key)),
   counters: noCounters
 })

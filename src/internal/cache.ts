@@ -16,9 +16,9 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type { InvalidOption, PersistenceError, RecursiveComputation } from "../CacheError.js"
+import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
-import type { Lru, Removal } from "../Lru.js"
+import type { Lru, Options as LruOptions, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import { currentCacheName, DEFAULT_NAME, spanAttributes } from "./metrics.js"
@@ -29,7 +29,8 @@ import {
   Policy,
   PositiveDuration,
   PositiveInteger,
-  required
+  required,
+  Weigher
 } from "./options.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
@@ -44,7 +45,9 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     parts: Parts<K, V, K, V>,
     /** The default time to live in milliseconds, `Infinity` for none. */
     private readonly defaultMillis: number,
-    private readonly backend: Backend<K, V, E> | undefined
+    private readonly backend: Backend<K, V, E> | undefined,
+    /** Whether the cache has a `maxSize`, which `stats` reports the summed weight against. */
+    private readonly weighted: boolean
   ) {
     super(capacity, parts)
   }
@@ -299,7 +302,11 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
   }
 
   get stats(): Effect.Effect<LruCache.CacheStats> {
-    return this.sweep((state) => this.counters(lru.storedCount(state)))
+    return this.sweep((state, now) =>
+      this.weighted
+        ? { ...this.counters(lru.storedCount(state)), totalSize: lru.totalSize(state, now) }
+        : this.counters(lru.storedCount(state))
+    )
   }
 
   /**
@@ -360,10 +367,27 @@ const OptionsSchema = Schema.Struct({
   timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
   sweepInterval: Schema.optionalWith(PositiveDuration, { default: () => DEFAULT_SWEEP_INTERVAL }),
   eventsCapacity: Schema.optionalWith(PositiveInteger, { default: () => DEFAULT_EVENTS_CAPACITY }),
-  policy: Schema.optionalWith(Policy, { default: () => "lru" as const })
+  policy: Schema.optionalWith(Policy, { default: () => "lru" as const }),
+  maxSize: Schema.optional(PositiveInteger),
+  sizeOf: Schema.optional(Weigher)
 })
 
-const decodeOptions = decode("LruCache.make", OptionsSchema)
+const decodeSchema = decode("LruCache.make", OptionsSchema)
+
+/** The schema's fields, and the one rule across two of them: a weight bound needs its weigher. */
+const decodeOptions = (options: unknown) =>
+  Either.flatMap(decodeSchema(options), (decoded) =>
+    (decoded.maxSize === undefined) === (decoded.sizeOf === undefined)
+      ? Either.right(decoded)
+      : Either.left(
+          new InvalidOption({
+            method: "LruCache.make",
+            option: decoded.maxSize === undefined ? "sizeOf" : "maxSize",
+            reason: "maxSize and sizeOf go together: give both or neither",
+            value: decoded.maxSize === undefined ? decoded.sizeOf : decoded.maxSize
+          })
+        )
+  )
 
 // --- constructors ----------------------------------------------------------------------------------
 
@@ -371,9 +395,14 @@ const makeCache = <K, V, E, R>(
   options: LruCache.Options<K, V, E, R>
 ): Effect.Effect<LruCache.LruCache<K, V, E>, InvalidOption | PersistenceError, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const { capacity, eventsCapacity, name, policy, sweepInterval, timeToLive } =
+    const { capacity, eventsCapacity, maxSize, name, policy, sweepInterval, timeToLive } =
       yield* decodeOptions(options)
+    // The decoder checked that `sizeOf` is a function given with `maxSize`; this is its typed reference.
+    const sizeOf = options.sizeOf
+    const lruOptions: LruOptions<K, V> =
+      maxSize === undefined || sizeOf === undefined ? { policy } : { policy, maxSize, sizeOf }
     const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, name, policy)
+    if (maxSize !== undefined) yield* Ref.set(parts.state, lru.empty<K, V>(capacity, lruOptions))
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       const { clock, state } = parts
@@ -393,10 +422,16 @@ const makeCache = <K, V, E, R>(
       )
       yield* Ref.set(
         state,
-        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), { policy })
+        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), lruOptions)
       )
     }
-    const cache = new CacheImpl<K, V, E>(capacity, parts, Duration.toMillis(timeToLive), backend)
+    const cache = new CacheImpl<K, V, E>(
+      capacity,
+      parts,
+      Duration.toMillis(timeToLive),
+      backend,
+      maxSize !== undefined
+    )
     if (Duration.isFinite(sweepInterval)) {
       yield* Effect.forkIn(cache.sweepUntilExpiries(Duration.toMillis(sweepInterval)), parts.scope)
     }

@@ -27,10 +27,12 @@ import {
   move,
   type Node,
   newNode,
+  reweigh,
   Store,
   type TinyLfuNode,
   unlink,
-  update
+  update,
+  type Weigher
 } from "./lruStore.js"
 import { NONE, type PolicyNode, type Window } from "./tinyLfu.js"
 
@@ -111,11 +113,11 @@ const writable = <K, V>(self: LruImpl<K, V>): LruImpl<K, V> => {
   reroot(self)
   if (isNewest(self)) return self
   const policy = self.store.policy
-  const copy = new Store<K, V>(self.store.capacity, policy?.windowMode)
+  const copy = new Store<K, V>(self.store.capacity, policy?.windowMode, self.store.weigher)
   const twins = policy === undefined ? undefined : new Map<PolicyNode, PolicyNode>()
   const sentinel = self.store.sentinel
   for (let node = sentinel.prev; node !== sentinel; node = node.prev) {
-    const twin = newNode(copy, node.key, node.value)
+    const twin = newNode(copy, node.key, node.value, node.weight)
     twins?.set(node as TinyLfuNode<K, V>, twin as TinyLfuNode<K, V>)
     doLink(copy, twin, copy.sentinel, self.store.heap.expiresAt(node))
   }
@@ -136,7 +138,7 @@ const validateCapacity = (capacity: number): void => {
 }
 
 /** The policy's window under W-TinyLFU, `undefined` under LRU. */
-const windowOf = (options: Lru.Options | undefined): Window | undefined => {
+const windowOf = (options: Lru.Options<never, never> | undefined): Window | undefined => {
   const policy = options?.policy ?? "lru"
   const window = options?.window ?? "adaptive"
   if (policy !== "lru" && policy !== "w-tinylfu") {
@@ -148,19 +150,51 @@ const windowOf = (options: Lru.Options | undefined): Window | undefined => {
   return policy === "lru" ? undefined : window
 }
 
+/** The byte-size bound, `undefined` without one. */
+const weigherOf = <K, V>(options: Lru.Options<K, V> | undefined): Weigher<K, V> | undefined => {
+  const maxSize = options?.maxSize
+  const sizeOf = options?.sizeOf
+  if (maxSize === undefined && sizeOf === undefined) return undefined
+  if (maxSize === undefined || sizeOf === undefined) {
+    throw new RangeError("Lru.empty: maxSize and sizeOf go together: give both or neither")
+  }
+  if (!Number.isSafeInteger(maxSize) || maxSize < 1) {
+    throw new RangeError(`Lru.empty: maxSize must be a positive integer, got ${String(maxSize)}`)
+  }
+  if (typeof sizeOf !== "function") {
+    throw new RangeError(`Lru.empty: sizeOf must be a function, got ${String(sizeOf)}`)
+  }
+  return { maxSize, sizeOf }
+}
+
+/**
+ * The weight of an entry about to be stored. Called before any change, so that a weigher that
+ * throws, or answers other than a non-negative integer, leaves the version as it was.
+ */
+const weigh = <K, V>(weigher: Weigher<K, V>, key: K, value: V): number => {
+  const weight = weigher.sizeOf(value, key)
+  if (!Number.isSafeInteger(weight) || weight < 0) {
+    throw new RangeError(
+      `Lru: sizeOf must return a non-negative integer, got ${String(weight)} for the key ${format(key)}`
+    )
+  }
+  return weight
+}
+
 const emptyVersion = <K, V>(
   capacity: number,
   removed: ReadonlyArray<Lru.Removal<K, V>>,
-  window: Window | undefined
+  window: Window | undefined,
+  weigher: Weigher<K, V> | undefined
 ): LruImpl<K, V> => {
-  const store = new Store<K, V>(capacity, window)
+  const store = new Store<K, V>(capacity, window, weigher)
   return new LruImpl(store, store.head, 0, removed)
 }
 
 /** @internal */
-export const empty = <K, V>(capacity: number, options?: Lru.Options): Lru.Lru<K, V> => {
+export const empty = <K, V>(capacity: number, options?: Lru.Options<K, V>): Lru.Lru<K, V> => {
   validateCapacity(capacity)
-  return emptyVersion<K, V>(capacity, NO_REMOVALS, windowOf(options))
+  return emptyVersion<K, V>(capacity, NO_REMOVALS, windowOf(options), weigherOf(options))
 }
 
 // --- operations -----------------------------------------------------------------------------------
@@ -242,34 +276,53 @@ export const setExpiresAtNext = <K, V>(
   let self = impl(lru)
   reroot(self)
   if (expiresAt <= now && indexFind(self.store, key) === undefined) return self
+  const weigher = self.store.weigher
+  const weight = weigher === undefined || expiresAt <= now ? 0 : weigh(weigher, key, value)
+  // An entry heavier than the bound is not stored (lru-cache refuses it too); a set of a new key
+  // with it changes nothing.
+  const oversize = weight > self.store.maxSize
+  if (oversize && indexFind(self.store, key) === undefined) return self
   self = writable(self)
   const store = self.store
   const node = indexFind(store, key)
   if (node !== undefined) {
-    const cause = isLive(self.store, node, now) ? ("replaced" as const) : ("expired" as const)
-    const removed = [{ key: node.key, value: node.value, cause }]
-    if (expiresAt <= now) {
+    const live = isLive(self.store, node, now)
+    const cause = live ? ("replaced" as const) : ("expired" as const)
+    if (expiresAt <= now || oversize) {
       unlink(store, node)
-    } else {
-      accessPolicy(store, node, cause === "replaced")
-      update(store, node, value, expiresAt)
-      if (store.sentinel.next !== node) move(store, node, store.sentinel)
+      // The stored entry goes for want of room for the new value: an eviction.
+      const removedCause = oversize && live ? ("evicted" as const) : cause
+      return advance(store, [{ key: node.key, value: node.value, cause: removedCause }])
+    }
+    const removed: Array<Lru.Removal<K, V>> = [{ key: node.key, value: node.value, cause }]
+    accessPolicy(store, node, cause === "replaced")
+    update(store, node, value, expiresAt)
+    if (store.sentinel.next !== node) move(store, node, store.sentinel)
+    if (weigher !== undefined) {
+      reweigh(store, node, weight)
+      if (store.weight > store.maxSize) {
+        removeExpiredInto(store, now, removed)
+        evictForWeight(store, node, removed)
+      }
     }
     return advance(store, removed)
   }
   const policy = store.policy
   const isFull = store.count >= store.capacity
   let removed: Array<Lru.Removal<K, V>> | undefined
-  if (isFull) {
+  if (isFull || store.weight + weight > store.maxSize) {
     removed = []
+    // Expired entries go first: an expired entry never makes a live one go.
     removeExpiredInto(store, now, removed)
-    if (policy === undefined && store.count >= store.capacity) {
-      const lru = store.sentinel.prev
-      unlink(store, lru)
-      removed.push({ key: lru.key, value: lru.value, cause: "evicted" })
+    if (policy === undefined) {
+      while (store.count >= store.capacity || store.weight + weight > store.maxSize) {
+        const lru = store.sentinel.prev
+        unlink(store, lru)
+        removed.push({ key: lru.key, value: lru.value, cause: "evicted" })
+      }
     }
   }
-  const added = newNode(store, key, value)
+  const added = newNode(store, key, value, weight)
   link(store, added, store.sentinel, expiresAt)
   if (policy !== undefined) {
     // The new key goes through the window; the policy picks the entry to evict, if one must go.
@@ -278,9 +331,41 @@ export const setExpiresAtNext = <K, V>(
       unlink(store, victim)
       ;(removed ??= []).push({ key: victim.key, value: victim.value, cause: "evicted" })
     }
+    if (store.weight > store.maxSize) evictForWeight(store, added, (removed ??= []))
     policy.climb(false, isFull)
   }
   return advance(store, removed ?? NO_REMOVALS)
+}
+
+/**
+ * Evicts live entries until the summed weight fits, never `keep` (the entry just set, which fits
+ * on its own). Under LRU the least recently used go; under W-TinyLFU, the policy's order of
+ * victims, as Caffeine evicts for weight: probation's least recent first, then protected's, then
+ * the window's.
+ */
+const evictForWeight = <K, V>(
+  store: Store<K, V>,
+  keep: Node<K, V>,
+  removed: Array<Lru.Removal<K, V>>
+): void => {
+  while (store.weight > store.maxSize) {
+    const victim = weightVictim(store, keep)
+    unlink(store, victim)
+    removed.push({ key: victim.key, value: victim.value, cause: "evicted" })
+  }
+}
+
+const weightVictim = <K, V>(store: Store<K, V>, keep: Node<K, V>): Node<K, V> => {
+  const policy = store.policy
+  if (policy === undefined) return store.sentinel.prev === keep ? keep.prev : store.sentinel.prev
+  const heads: ReadonlyArray<PolicyNode> = [policy.probation, policy.protected, policy.window]
+  for (const head of heads) {
+    for (let node = head.policyNext; node !== head; node = node.policyNext) {
+      if (node !== (keep as TinyLfuNode<K, V>)) return node as TinyLfuNode<K, V>
+    }
+  }
+  // Unreachable while the bound holds: `keep` alone weighs no more than `maxSize`.
+  return keep
 }
 
 /** @internal */
@@ -362,7 +447,7 @@ export const clear = <K, V>(
     })
   }
   if (removed.length === 0) return [NO_REMOVALS, self]
-  return [removed, emptyVersion(self.capacity, removed, self.store.policy?.windowMode)]
+  return [removed, emptyVersion(self.capacity, removed, self.store.policy?.windowMode, self.store.weigher)]
 }
 
 const findLive = <K, V>(lru: Lru.Lru<K, V>, key: K, now: number): Node<K, V> | undefined => {
@@ -400,6 +485,20 @@ export const size = <K, V>(lru: Lru.Lru<K, V>, now: number): number => {
   const self = impl(lru)
   reroot(self)
   return self.store.count - self.store.heap.countExpired(now)
+}
+
+/** @internal */
+export const totalSize = <K, V>(lru: Lru.Lru<K, V>, now: number): number => {
+  const self = impl(lru)
+  reroot(self)
+  const store = self.store
+  if (store.weigher === undefined || store.heap.soonest() > now) return store.weight
+  let weight = 0
+  const sentinel = store.sentinel
+  for (let node = sentinel.next; node !== sentinel; node = node.next) {
+    if (isLive(store, node, now)) weight += node.weight
+  }
+  return weight
 }
 
 /**
@@ -485,9 +584,14 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
   const store = self.store
   let listed = 0
   let finite = 0
+  let weight = 0
   const sentinel = store.sentinel
   for (let node = sentinel.next; node !== sentinel; node = node.next) {
     if (node.next.prev !== node || node.prev.next !== node) return false
+    if (store.weigher !== undefined) {
+      if (!Number.isSafeInteger(node.weight) || node.weight < 0) return false
+      weight += node.weight
+    }
     if (indexFind(store, node.key) !== node) return false
     if (store.policy !== undefined && (node as TinyLfuNode<K, V>).queue === NONE) return false
     if (node.heapIndex !== -1) {
@@ -505,13 +609,16 @@ export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
     finite === store.heap.size &&
     heapOrdered &&
     store.count <= self.capacity &&
+    weight === store.weight &&
+    store.weight <= store.maxSize &&
     (store.policy === undefined || store.policy.isValid(store.count))
   )
 }
 
 /**
  * Rebuilds a value from persisted entries given least recently used first (a key given twice takes
- * its later place), dropping those expired at `now` and, past `capacity`, the least recent. Built
+ * its later place), dropping those expired at `now` and, past `capacity` or `options.maxSize`
+ * (weights computed again with `options.sizeOf`), the least recent. Built
  * in place, recording no history: no older version of the new family exists to go back to.
  *
  * @internal
@@ -520,18 +627,22 @@ export const restore = <K, V>(
   capacity: number,
   persisted: Iterable<{ readonly key: K; readonly value: V; readonly expiresAt: number }>,
   now: number,
-  options?: Lru.Options
+  options?: Lru.Options<K, V>
 ): Lru.Lru<K, V> => {
   validateCapacity(capacity)
+  const weigher = weigherOf(options)
   const entries = Array.isArray(persisted) ? persisted : Array.from(persisted)
   const place = (store: Store<K, V>, entry: (typeof entries)[number]): void => {
     const existing = indexFind(store, entry.key)
     if (existing !== undefined) doUnlink(store, existing)
     if (entry.expiresAt <= now) return
-    if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
-    doLink(store, newNode(store, entry.key, entry.value), store.sentinel, entry.expiresAt)
+    const weight = weigher === undefined ? 0 : weigh(weigher, entry.key, entry.value)
+    if (weight > store.maxSize) return
+    while (store.count >= capacity || store.weight + weight > store.maxSize)
+      doUnlink(store, store.sentinel.prev)
+    doLink(store, newNode(store, entry.key, entry.value, weight), store.sentinel, entry.expiresAt)
   }
-  let store = new Store<K, V>(capacity, windowOf(options))
+  let store = new Store<K, V>(capacity, windowOf(options), weigher)
   // A load places a million entries, of distinct keys as a rule: a live entry with a key of the
   // direct index takes one map operation, a `set` without the lookup before it. A key given twice
   // shows as a set that leaves the map's size as it was (the earlier node, replaced, is lost to the
@@ -539,15 +650,15 @@ export const restore = <K, V>(
   // that check is what the lookup would do too when the key given twice is the least recent.
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
-    if (entry.expiresAt <= now || isStructural(entry.key)) {
+    if (entry.expiresAt <= now || isStructural(entry.key) || weigher !== undefined) {
       place(store, entry)
       continue
     }
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
     const size = store.direct.size
-    doLink(store, newNode(store, entry.key, entry.value), store.sentinel, entry.expiresAt)
+    doLink(store, newNode(store, entry.key, entry.value, 0), store.sentinel, entry.expiresAt)
     if (store.direct.size === size) {
-      store = new Store<K, V>(capacity, windowOf(options))
+      store = new Store<K, V>(capacity, windowOf(options), weigher)
       for (let j = 0; j < entries.length; j++) place(store, entries[j]!)
       break
     }

@@ -36,6 +36,11 @@ export class Node<K, V> {
   prev: Node<K, V> = this
   next: Node<K, V> = this
   slot = -1 << 2
+  /**
+   * The entry's weight (`sizeOf`), only on the entries of a store with a `maxSize` (the weighted
+   * classes below): an unweighted entry pays no field for it.
+   */
+  declare weight: number
   constructor(
     readonly key: K,
     public value: V
@@ -69,6 +74,22 @@ export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
   }
 }
 
+/** An entry of a store with a `maxSize`: its weight, kept so that removing it needs no `sizeOf`. */
+export class WeightedNode<K, V> extends Node<K, V> {
+  override weight = 0
+}
+
+/** An entry under W-TinyLFU of a store with a `maxSize`. */
+export class WeightedTinyLfuNode<K, V> extends TinyLfuNode<K, V> {
+  override weight = 0
+}
+
+/** The byte-size bound of a store: the most summed weight, and the weigher. */
+export interface Weigher<K, V> {
+  readonly maxSize: number
+  readonly sizeOf: (value: V, key: K) => number
+}
+
 /**
  * The kinds of history records; each is the inverse of the mutation that wrote it. The W-TinyLFU
  * policy keeps its own kinds, from 4 on.
@@ -77,15 +98,22 @@ const LINK = 0
 const UNLINK = 1
 const MOVE = 2
 const UPDATE = 3
+/** Past the policy's kinds (4 to 8): a change of an entry's weight, its argument the old weight. */
+const REWEIGH = 16
 
 export class Store<K, V> extends History<Node<K, V>> {
   /** The W-TinyLFU policy's state; `undefined` under LRU. */
   readonly policy: TinyLfu | undefined
+  /** The most summed weight, `Infinity` without a `maxSize`. */
+  readonly maxSize: number
   constructor(
     readonly capacity: number,
-    window: Window | undefined
+    window: Window | undefined,
+    /** The byte-size bound, `undefined` without one (then no entry has a weight). */
+    readonly weigher: Weigher<K, V> | undefined
   ) {
     super()
+    this.maxSize = weigher === undefined ? Number.POSITIVE_INFINITY : weigher.maxSize
     this.policy =
       window === undefined
         ? undefined
@@ -101,6 +129,11 @@ export class Store<K, V> extends History<Node<K, V>> {
   readonly heap = new ExpiryHeap<Node<K, V>>()
   /** Stored entries, expired ones not yet removed included. */
   count = 0
+  /**
+   * Their summed weight (0 without a `maxSize`). Kept by `doLink`, `doUnlink` and `doReweigh`, so
+   * that replaying the history restores it with the entries.
+   */
+  weight = 0
 
   flip(segment: Segment<Node<K, V>>, i: number): void {
     flip(this, segment, i)
@@ -170,6 +203,7 @@ export const doLink = <K, V>(
   indexAdd(store, node)
   if (expiresAt !== Number.POSITIVE_INFINITY) store.heap.push(node, expiresAt)
   store.count++
+  if (store.weigher !== undefined) store.weight += node.weight
 }
 
 /** Returns the node it followed. */
@@ -179,6 +213,7 @@ export const doUnlink = <K, V>(store: Store<K, V>, node: Node<K, V>): Node<K, V>
   indexRemove(store, node)
   if (node.heapIndex >= 0) store.heap.remove(node)
   store.count--
+  if (store.weigher !== undefined) store.weight -= node.weight
   return after
 }
 
@@ -200,6 +235,14 @@ const doUpdate = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, expiresA
   } else {
     store.heap.push(node, expiresAt)
   }
+}
+
+/** Returns the node's old weight. */
+const doReweigh = <K, V>(store: Store<K, V>, node: Node<K, V>, weight: number): number => {
+  const old = node.weight
+  node.weight = weight
+  store.weight += weight - old
+  return old
 }
 
 // --- recorded mutations ---------------------------------------------------------------------------
@@ -231,6 +274,12 @@ export const update = <K, V>(store: Store<K, V>, node: Node<K, V>, value: V, exp
   doUpdate(store, node, value, expiresAt)
 }
 
+/** Gives a stored entry of a weighted store a new weight. */
+export const reweigh = <K, V>(store: Store<K, V>, node: Node<K, V>, weight: number): void => {
+  if (node.weight === weight) return
+  store.record(REWEIGH, node, doReweigh(store, node, weight), 0)
+}
+
 /** Applies record `i` of `segment` and puts its inverse in its place. */
 const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number): void => {
   const node = segment.nodes[i]!
@@ -256,11 +305,20 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
       segment.expiries[i] = expiresAt
       return
     }
+    case REWEIGH:
+      segment.args[i] = doReweigh(store, node, segment.args[i] as number)
+      return
     default:
       store.policy!.flip(segment, i)
   }
 }
 
-/** A new entry for `store`, with what its policy needs. */
-export const newNode = <K, V>(store: Store<K, V>, key: K, value: V): Node<K, V> =>
-  store.policy === undefined ? new Node(key, value) : new TinyLfuNode(key, value)
+/** A new entry for `store`, with what its policy and its bound need. */
+export const newNode = <K, V>(store: Store<K, V>, key: K, value: V, weight: number): Node<K, V> => {
+  if (store.weigher === undefined) {
+    return store.policy === undefined ? new Node(key, value) : new TinyLfuNode(key, value)
+  }
+  const node = store.policy === undefined ? new WeightedNode(key, value) : new WeightedTinyLfuNode(key, value)
+  node.weight = weight
+  return node
+}

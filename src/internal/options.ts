@@ -45,6 +45,16 @@ export const oneOf = <const L extends ReadonlyArray<string>>(...values: L): Sche
 /** @internal */
 export const Policy = oneOf("lru", "w-tinylfu")
 
+/**
+ * A weigher, checked to be a function: the caller keeps its own typed reference to it.
+ *
+ * @internal
+ */
+export const Weigher: Schema.Schema<(...args: ReadonlyArray<never>) => unknown> = Schema.declare(
+  (u): u is (...args: ReadonlyArray<never>) => unknown => typeof u === "function",
+  { message: () => "must be a function" }
+)
+
 const NOT_A_DURATION = 'is not a duration (a number of milliseconds, a Duration or e.g. "5 minutes")'
 
 /**

@@ -19,6 +19,8 @@ import { hasProperty } from "effect/Predicate"
 import type * as Lru from "../Lru.js"
 import type { Segment } from "./history.js"
 import { isStructural } from "./keyMap.js"
+import { storeIsValid } from "./lruInvariants.js"
+import { validateCapacity, weigh, weigherOf, windowOf } from "./lruOptions.js"
 import {
   doLink,
   doUnlink,
@@ -34,7 +36,7 @@ import {
   update,
   type Weigher
 } from "./lruStore.js"
-import { NONE, type PolicyNode, type Window } from "./tinyLfu.js"
+import type { PolicyNode, Window } from "./tinyLfu.js"
 
 export { KeyMap } from "./keyMap.js"
 
@@ -42,6 +44,9 @@ export { KeyMap } from "./keyMap.js"
 export const TypeId: typeof Lru.TypeId = Symbol.for("effect-lru-cache/Lru") as typeof Lru.TypeId
 
 const NO_REMOVALS: ReadonlyArray<never> = []
+
+/** What an operation that may remove entries returns: the removals and the next version. */
+type Step<K, V> = readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>]
 
 const variance: unknown = { _K: (_: never) => _, _V: (_: never) => _ }
 
@@ -130,56 +135,6 @@ const advance = <K, V>(store: Store<K, V>, removed: ReadonlyArray<Lru.Removal<K,
   new LruImpl(store, store.head, store.head.length, removed)
 
 // --- constructors ---------------------------------------------------------------------------------
-
-const validateCapacity = (capacity: number): void => {
-  if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    throw new RangeError(`Lru.empty: capacity must be a positive integer, got ${String(capacity)}`)
-  }
-}
-
-/** The policy's window under W-TinyLFU, `undefined` under LRU. */
-const windowOf = (options: Lru.Options<never, never> | undefined): Window | undefined => {
-  const policy = options?.policy ?? "lru"
-  const window = options?.window ?? "adaptive"
-  if (policy !== "lru" && policy !== "w-tinylfu") {
-    throw new RangeError(`Lru.empty: policy must be "lru" or "w-tinylfu", got ${String(policy)}`)
-  }
-  if (window !== "adaptive" && window !== "fixed") {
-    throw new RangeError(`Lru.empty: window must be "adaptive" or "fixed", got ${String(window)}`)
-  }
-  return policy === "lru" ? undefined : window
-}
-
-/** The byte-size bound, `undefined` without one. */
-const weigherOf = <K, V>(options: Lru.Options<K, V> | undefined): Weigher<K, V> | undefined => {
-  const maxSize = options?.maxSize
-  const sizeOf = options?.sizeOf
-  if (maxSize === undefined && sizeOf === undefined) return undefined
-  if (maxSize === undefined || sizeOf === undefined) {
-    throw new RangeError("Lru.empty: maxSize and sizeOf go together: give both or neither")
-  }
-  if (!Number.isSafeInteger(maxSize) || maxSize < 1) {
-    throw new RangeError(`Lru.empty: maxSize must be a positive integer, got ${String(maxSize)}`)
-  }
-  if (typeof sizeOf !== "function") {
-    throw new RangeError(`Lru.empty: sizeOf must be a function, got ${String(sizeOf)}`)
-  }
-  return { maxSize, sizeOf }
-}
-
-/**
- * The weight of an entry about to be stored. Called before any change, so that a weigher that
- * throws, or answers other than a non-negative integer, leaves the version as it was.
- */
-const weigh = <K, V>(weigher: Weigher<K, V>, key: K, value: V): number => {
-  const weight = weigher.sizeOf(value, key)
-  if (!Number.isSafeInteger(weight) || weight < 0) {
-    throw new RangeError(
-      `Lru: sizeOf must return a non-negative integer, got ${String(weight)} for the key ${format(key)}`
-    )
-  }
-  return weight
-}
 
 const emptyVersion = <K, V>(
   capacity: number,
@@ -369,15 +324,10 @@ const weightVictim = <K, V>(store: Store<K, V>, keep: Node<K, V>): Node<K, V> =>
 }
 
 /** @internal */
-export const setExpiresAt = <K, V>(
-  self: Lru.Lru<K, V>,
-  key: K,
-  value: V,
-  now: number,
-  expiresAt: number
-): readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>] => {
+export const setExpiresAt = <K, V>(self: Lru.Lru<K, V>, key: K, value: V, now: number, expiresAt: number) => {
   const next = setExpiresAtNext(self, key, value, now, expiresAt)
-  return [next === self ? NO_REMOVALS : impl(next).removed, next]
+  const removed: ReadonlyArray<Lru.Removal<K, V>> = next === self ? NO_REMOVALS : impl(next).removed
+  return [removed, next] as const
 }
 
 const removeExpiredInto = <K, V>(
@@ -393,10 +343,7 @@ const removeExpiredInto = <K, V>(
 }
 
 /** @internal */
-export const removeExpired = <K, V>(
-  lru: Lru.Lru<K, V>,
-  now: number
-): readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>] => {
+export const removeExpired = <K, V>(lru: Lru.Lru<K, V>, now: number): Step<K, V> => {
   const self = impl(lru)
   reroot(self)
   if (self.store.heap.soonest() > now) return [NO_REMOVALS, self]
@@ -407,11 +354,7 @@ export const removeExpired = <K, V>(
 }
 
 /** @internal */
-export const remove = <K, V>(
-  lru: Lru.Lru<K, V>,
-  key: K,
-  now: number
-): readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>] => {
+export const remove = <K, V>(lru: Lru.Lru<K, V>, key: K, now: number): Step<K, V> => {
   const self = impl(lru)
   reroot(self)
   if (indexFind(self.store, key) === undefined) return [NO_REMOVALS, self]
@@ -431,10 +374,7 @@ export const remove = <K, V>(
  *
  * @internal
  */
-export const clear = <K, V>(
-  lru: Lru.Lru<K, V>,
-  now: number
-): readonly [ReadonlyArray<Lru.Removal<K, V>>, Lru.Lru<K, V>] => {
+export const clear = <K, V>(lru: Lru.Lru<K, V>, now: number): Step<K, V> => {
   const self = impl(lru)
   reroot(self)
   const removed: Array<Lru.Removal<K, V>> = []
@@ -581,38 +521,7 @@ export const lastRemoved = <K, V>(self: Lru.Lru<K, V>): ReadonlyArray<Lru.Remova
 export const isValid = <K, V>(lru: Lru.Lru<K, V>): boolean => {
   const self = impl(lru)
   reroot(self)
-  const store = self.store
-  let listed = 0
-  let finite = 0
-  let weight = 0
-  const sentinel = store.sentinel
-  for (let node = sentinel.next; node !== sentinel; node = node.next) {
-    if (node.next.prev !== node || node.prev.next !== node) return false
-    if (store.weigher !== undefined) {
-      if (!Number.isSafeInteger(node.weight) || node.weight < 0) return false
-      weight += node.weight
-    }
-    if (indexFind(store, node.key) !== node) return false
-    if (store.policy !== undefined && (node as TinyLfuNode<K, V>).queue === NONE) return false
-    if (node.heapIndex !== -1) {
-      finite++
-      if (store.heap.nodes[node.heapIndex] !== node) return false
-    }
-    if (++listed > store.count) return false
-  }
-  let indexed = store.direct.size
-  for (const bucket of store.buckets.values()) indexed += bucket.length
-  const heapOrdered = store.heap.isValid()
-  return (
-    listed === store.count &&
-    indexed === store.count &&
-    finite === store.heap.size &&
-    heapOrdered &&
-    store.count <= self.capacity &&
-    weight === store.weight &&
-    store.weight <= store.maxSize &&
-    (store.policy === undefined || store.policy.isValid(store.count))
-  )
+  return storeIsValid(self.store, self.capacity)
 }
 
 /**

@@ -249,12 +249,7 @@ const doReweigh = <K, V>(store: Store<K, V>, node: Node<K, V>, weight: number): 
 
 // Mutations made by operations on the newest version: each records its inverse.
 
-export const link = <K, V>(
-  store: Store<K, V>,
-  node: Node<K, V>,
-  after: Node<K, V>,
-  expiresAt: number
-): void => {
+export const link = <K, V>(store: Store<K, V>, node: Node<K, V>, after: Node<K, V>, expiresAt: number) => {
   doLink(store, node, after, expiresAt)
   store.record(UNLINK, node, undefined, 0)
 }

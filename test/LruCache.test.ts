@@ -35,7 +35,7 @@ import * as records from "../src/internal/persistence/records.js"
 import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 import { provide } from "./conformance/persistence.js"
-import { instrument } from "./fixtures/persistence/fileSystem.js"
+import { instrument, withFile } from "./fixtures/persistence/fileSystem.js"
 import * as M from "./model.js"
 import { stress } from "./soak/stress.js"
 
@@ -1279,24 +1279,14 @@ const afterCrash = (fs: FileSystem.FileSystem, path: string) =>
  */
 const slowSyncs = (fs: FileSystem.FileSystem, gate: Deferred.Deferred<void>) => {
   const control = { hold: false, held: 0 }
-  const wrap = (file: FileSystem.File): FileSystem.File => ({
-    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-    fd: file.fd,
-    get stat() {
-      return file.stat
-    },
-    seek: (offset, from) => file.seek(offset, from),
-    read: (buffer) => file.read(buffer),
-    readAlloc: (size) => file.readAlloc(size),
-    truncate: (length) => file.truncate(length),
-    sync: Effect.suspend(() => {
-      if (!control.hold) return file.sync
-      control.held++
-      return Effect.zipRight(Deferred.await(gate), file.sync)
-    }),
-    write: (buffer) => file.write(buffer),
-    writeAll: (buffer) => file.writeAll(buffer)
-  })
+  const wrap = (file: FileSystem.File): FileSystem.File =>
+    withFile(file, {
+      sync: Effect.suspend(() => {
+        if (!control.hold) return file.sync
+        control.held++
+        return Effect.zipRight(Deferred.await(gate), file.sync)
+      })
+    })
   const slow: FileSystem.FileSystem = {
     ...fs,
     open: (path, options) => Effect.map(fs.open(path, options), wrap)

@@ -12,9 +12,17 @@ import * as MemoCache from "../../src/MemoCache.js"
 
 type Cache<K, V> = LruCache.LruCache<K, V>
 
-/** A cache of `capacity` entries; `ttl` in milliseconds of the `TestClock`, none when omitted. */
-export const make = <K, V>(capacity: number, ttl?: number) =>
-  LruCache.make<K, V>(ttl === undefined ? { capacity } : { capacity, timeToLive: Duration.millis(ttl) })
+/**
+ * A cache of `capacity` entries; `ttl` in milliseconds of the `TestClock`, none when omitted.
+ * cachetools' `getsizeof` becomes `sizeOf` with `maxSize` equal to `capacity`: every weight the
+ * ported tests use is at least 1, so the entry count never binds before the weight does.
+ */
+export const make = <K, V>(capacity: number, ttl?: number, getsizeof?: (value: V) => number) =>
+  LruCache.make<K, V>({
+    capacity,
+    ...(ttl === undefined ? {} : { timeToLive: Duration.millis(ttl) }),
+    ...(getsizeof === undefined ? {} : { maxSize: capacity, sizeOf: (value: V) => getsizeof(value) })
+  })
 
 /** Moves the `TestClock` on by `millis`: cachetools' `timer.tick()`, lru-cache's `clock.advance`. */
 export const advance = (millis: number) => TestClock.adjust(Duration.millis(millis))
@@ -141,6 +149,9 @@ export const cacheInfo = Effect.flatMap(MemoCache.MemoCache, (memo) =>
 
 /** `f.cache_clear()` of a function memoized alone in the `MemoCache`. */
 export const cacheClear = Effect.flatMap(MemoCache.MemoCache, (memo) => memo.cache.clear)
+
+/** The second half of `f.cache_clear()`: zeroing the counters `cache_info()` reports. */
+export const cacheResetStats = Effect.flatMap(MemoCache.MemoCache, (memo) => memo.cache.resetStats)
 
 /** A small deterministic generator for the peers' `random.choice`, so that a run can be replayed. */
 export const seeded = (seed: number) => {

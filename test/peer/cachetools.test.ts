@@ -7,7 +7,9 @@
  * Each test keeps the original's name and its assertions in order, through ./adapter.ts. Where this
  * library differs on purpose the assertion states our documented behaviour next to a quote of the
  * README; peer features with no counterpart are `it.skip` with the reason (docs/differences.md).
- * cachetools' `maxsize` is `capacity`, `currsize` (with the default `getsizeof`, a count) is `size`.
+ * cachetools' `maxsize` is `capacity`, `currsize` (with the default `getsizeof`, a count) is `size`;
+ * with a `getsizeof`, `maxsize` is both `capacity` and `maxSize`, `getsizeof` is `sizeOf` and
+ * `currsize` is `stats.totalSize`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Duration, Effect } from "effect"
@@ -24,14 +26,17 @@ const raisesKeyError = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.flip(self), (error) => expect(error).toBeInstanceOf(KeyError))
 
 // tests/__init__.py: CacheTestMixin, run for each cache class as in the original.
-const cacheTestMixin = (Cache: (maxsize: number) => Effect.Effect<AnyCache, unknown, any>) => {
+const cacheTestMixin = (
+  Cache: (maxsize: number, getsizeof?: (value: any) => number) => Effect.Effect<AnyCache, unknown, any>
+) => {
   it.scoped("test_defaults", () =>
     Effect.gen(function* () {
       const cache = yield* Cache(1)
       expect(yield* py.len(cache)).toBe(0)
       expect(cache.capacity).toBe(1)
       expect(yield* cache.size).toBe(0)
-      // getsizeof(None/''/0) == 1 and repr(cache): no counterpart (no weights, no repr).
+      // getsizeof(None/''/0) == 1 and repr(cache): no counterpart (without `sizeOf` entries have no
+      // weight to ask for; no repr).
     })
   )
 
@@ -208,9 +213,106 @@ const cacheTestMixin = (Cache: (maxsize: number) => Effect.Effect<AnyCache, unkn
     })
   )
 
-  it.skip("test_missing_getsizeof: no counterpart (getsizeof weights; capacity counts entries)", () => {})
-  it.skip("test_getsizeof_param: no counterpart (getsizeof weights; capacity counts entries)", () => {})
-  it.skip("test_getsizeof_subclass: no counterpart (getsizeof weights; capacity counts entries)", () => {})
+  it.scoped("test_missing_getsizeof", () =>
+    Effect.gen(function* () {
+      // __missing__ stores the key unless that raises ValueError (too heavy), and returns it either
+      // way: `getOrCompute(key, succeed(key))`, which answers the value whether or not it fits.
+      const cache = yield* Cache(2, (x: number) => x)
+
+      expect((yield* cache.stats).totalSize).toBe(0)
+      expect(cache.capacity).toBe(2)
+
+      expect(yield* py.getitemMissing(cache, 1)).toBe(1)
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(1)
+      expect(yield* py.contains(cache, 1)).toBe(true)
+
+      expect(yield* py.getitemMissing(cache, 2)).toBe(2)
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(2)
+      expect(yield* py.contains(cache, 1)).toBe(false)
+      expect(yield* py.contains(cache, 2)).toBe(true)
+
+      expect(yield* py.getitemMissing(cache, 3)).toBe(3) // not stored
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(2)
+      expect(yield* py.getitemMissing(cache, 1)).toBe(1)
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(1)
+      // popitem() == (1, 1): no popitem; the one entry left is (1, 1), and `delete` removes it.
+      expect(yield* cache.entries).toStrictEqual([[1, 1]])
+      expect(yield* py.pop(cache, 1)).toBe(true)
+    })
+  )
+
+  // cachetools' _test_getsizeof, run with getsizeof as a parameter and as a subclass's method.
+  const testGetsizeof = (cache: AnyCache) =>
+    Effect.gen(function* () {
+      expect((yield* cache.stats).totalSize).toBe(0)
+      expect(cache.capacity).toBe(3)
+      // cache.getsizeof(1/2/3) == 1/2/3: no counterpart (the weigher is called by writes only).
+
+      yield* py.update(cache, [
+        [1, 1],
+        [2, 2]
+      ])
+      expect(yield* py.len(cache)).toBe(2)
+      expect((yield* cache.stats).totalSize).toBe(3)
+      expect(yield* py.getitem(cache, 1)).toBe(1)
+      expect(yield* py.getitem(cache, 2)).toBe(2)
+
+      yield* py.setitem(cache, 1, 2)
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(2)
+      expect(yield* py.getitem(cache, 1)).toBe(2)
+      expect(yield* py.contains(cache, 2)).toBe(false)
+
+      yield* py.update(cache, [
+        [1, 1],
+        [2, 2]
+      ])
+      expect(yield* py.len(cache)).toBe(2)
+      expect((yield* cache.stats).totalSize).toBe(3)
+      expect(yield* py.getitem(cache, 1)).toBe(1)
+      expect(yield* py.getitem(cache, 2)).toBe(2)
+
+      yield* py.setitem(cache, 3, 3)
+      expect(yield* py.len(cache)).toBe(1)
+      expect((yield* cache.stats).totalSize).toBe(3)
+      expect(yield* py.getitem(cache, 3)).toBe(3)
+      expect(yield* py.contains(cache, 1)).toBe(false)
+      expect(yield* py.contains(cache, 2)).toBe(false)
+
+      // Difference: cachetools raises ValueError and keeps 3 → 3. README: "An entry heavier than
+      // `maxSize` on its own is not stored (as lru-cache refuses it), and the key's stored entry is
+      // removed as `evicted`."
+      yield* py.setitem(cache, 3, 4)
+      expect(yield* py.len(cache)).toBe(0) // cachetools: 1
+      expect((yield* cache.stats).totalSize).toBe(0) // cachetools: 3
+      yield* raisesKeyError(py.getitem(cache, 3)) // cachetools: 3
+
+      // Difference: cachetools raises ValueError; here the entry is not stored (README, as above).
+      yield* py.setitem(cache, 4, 4)
+      expect(yield* py.len(cache)).toBe(0) // cachetools: 1, the 3 that stayed above
+      expect((yield* cache.stats).totalSize).toBe(0) // cachetools: 3
+      yield* raisesKeyError(py.getitem(cache, 4))
+    })
+
+  it.scoped("test_getsizeof_param", () =>
+    Effect.flatMap(
+      Cache(3, (x: number) => x),
+      testGetsizeof
+    )
+  )
+
+  it.scoped("test_getsizeof_subclass", () =>
+    // A subclass overriding getsizeof(value) gives the cache its weigher, as the parameter does:
+    // here both are `sizeOf`.
+    Effect.flatMap(
+      Cache(3, (value: number) => value),
+      testGetsizeof
+    )
+  )
 
   it.scoped("test_clear", () =>
     Effect.gen(function* () {
@@ -253,13 +355,13 @@ const cacheTestMixin = (Cache: (maxsize: number) => Effect.Effect<AnyCache, unkn
     })
   )
 
-  it.skip("test_clear_getsizeof: no counterpart (getsizeof weights)", () => {})
+  it.skip("test_clear_getsizeof: not ported yet (the stored copies of tests/__init__.py predate it; not ported from memory)", () => {})
   it.skip("test_pickle: no counterpart (pickling a cache object; persistence is CachePersistence)", () => {})
   it.skip("test_pickle_maxsize: no counterpart (pickling; and maxsize=0 is rejected, see test_zero_size_*)", () => {})
 }
 
 describe("cachetools tests/test_lru.py: LRUCacheTest", () => {
-  cacheTestMixin((maxsize) => make(maxsize))
+  cacheTestMixin((maxsize, getsizeof) => make(maxsize, undefined, getsizeof))
 
   it.scoped("test_lru", () =>
     Effect.gen(function* () {
@@ -289,7 +391,32 @@ describe("cachetools tests/test_lru.py: LRUCacheTest", () => {
     })
   )
 
-  it.skip("test_lru_getsizeof: no counterpart (getsizeof weights; capacity counts entries)", () => {})
+  it.scoped("test_lru_getsizeof", () =>
+    Effect.gen(function* () {
+      const cache = yield* make<number, number>(3, undefined, (x) => x)
+
+      yield* py.setitem(cache, 1, 1)
+      yield* py.setitem(cache, 2, 2)
+
+      expect(yield* py.len(cache)).toBe(2)
+      expect(yield* py.getitem(cache, 1)).toBe(1)
+      expect(yield* py.getitem(cache, 2)).toBe(2)
+
+      yield* py.setitem(cache, 3, 3)
+
+      expect(yield* py.len(cache)).toBe(1)
+      expect(yield* py.getitem(cache, 3)).toBe(3)
+      expect(yield* py.contains(cache, 1)).toBe(false)
+      expect(yield* py.contains(cache, 2)).toBe(false)
+
+      // Difference: cachetools raises ValueError. README: "An entry heavier than `maxSize` on its
+      // own is not stored (as lru-cache refuses it)": the set succeeds and stores nothing.
+      yield* py.setitem(cache, 4, 4)
+      expect(yield* py.contains(cache, 4)).toBe(false)
+      expect(yield* py.len(cache)).toBe(1)
+      expect(yield* py.getitem(cache, 3)).toBe(3)
+    })
+  )
 
   it.scoped("test_lru_update_existing", () =>
     Effect.gen(function* () {
@@ -333,7 +460,7 @@ describe("cachetools tests/test_lru.py: LRUCacheTest", () => {
 
 describe("cachetools tests/test_ttl.py: TTLCacheTest", () => {
   // TTLTestCache(maxsize, ttl=math.inf, timer=Timer()): an infinite TTL is the default here.
-  cacheTestMixin((maxsize) => make(maxsize))
+  cacheTestMixin((maxsize, getsizeof) => make(maxsize, undefined, getsizeof))
 
   it.scoped("test_ttl", () =>
     Effect.gen(function* () {
@@ -724,8 +851,11 @@ describe("cachetools tests/test_cached.py: CacheWrapperTest (DecoratorTestMixin)
       yield* cache.clear
       expect(yield* cache.size).toBe(0)
       // Difference: cache_clear() also zeroes the counters; `clear` removes entries, and the hit
-      // and miss counters of `stats` count over the cache's life (cachetools: (0, 0, 2, 0)).
+      // and miss counters of `stats` count over the cache's life. cache_clear() is `clear` then
+      // `resetStats` (README: "zeroes the counters of `stats` (not `size` ...)").
       expect(yield* info).toStrictEqual([1, 2, 2, 0])
+      yield* cache.resetStats
+      expect(yield* info).toStrictEqual([0, 0, 2, 0])
     })
   )
 

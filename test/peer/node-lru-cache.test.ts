@@ -15,7 +15,7 @@
  * `stats` counters are what this library reports.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import * as LruCache from "../../src/LruCache.js"
 import { advance, disposed, js, make } from "./adapter.js"
 
@@ -138,12 +138,37 @@ describe("node-lru-cache test/basic.ts", () => {
       yield* invalidCapacity(Number.POSITIVE_INFINITY)
       yield* invalidCapacity(Number.MAX_SAFE_INTEGER * 2)
 
-      // ok to have a max of 0 if maxSize or ttl are set: maxSize, size and sizeCalculation have no
-      // counterpart. Documented difference: README: "`capacity` (required: the most live entries,
-      // a positive integer)", with a time to live too.
+      // ok to have a max of 0 if maxSize or ttl are set. Documented difference: README: "`capacity`
+      // (required: the most live entries, a positive integer)", with a time to live too.
       expect(
         yield* Effect.flip(Effect.scoped(LruCache.make({ capacity: 0, timeToLive: Duration.millis(1000) })))
       ).toMatchObject({ _tag: "InvalidOption", option: "capacity" })
+
+      // setting the size to invalid values: a per-set `size` has no counterpart (the weight is
+      // always `sizeOf`'s answer); a sizeCalculation answering -1 is a `sizeOf` answering -1.
+      // README: "an answer other than a non-negative integer makes the write die with a
+      // `RangeError` naming the key, the cache unchanged".
+      const setDies = (answer: number) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const sizeOnly = yield* LruCache.make<string, string>({
+              capacity: 100,
+              maxSize: 100,
+              sizeOf: () => answer
+            })
+            const exit = yield* Effect.exit(sizeOnly.set("foo", "bar"))
+            return [exit, yield* sizeOnly.size] as const
+          })
+        )
+      const [negative, sizeAfterNegative] = yield* setDies(-1)
+      expect(Exit.isFailure(negative) && Cause.isDie(negative.cause)).toBe(true)
+      expect(Exit.isFailure(negative) && Cause.squash(negative.cause)).toBeInstanceOf(RangeError)
+      expect(sizeAfterNegative).toBe(0)
+      // Difference: a weight of 0 is accepted (README: "a non-negative integer per entry").
+      const [zero, sizeAfterZero] = yield* setDies(0)
+      expect(Exit.isSuccess(zero)).toBe(true) // lru-cache: TypeError
+      expect(sizeAfterZero).toBe(1)
+      // cannot set size when not tracking size: a per-set `size` has no counterpart.
     })
   )
 
@@ -163,8 +188,39 @@ describe("node-lru-cache test/basic.ts", () => {
     })
   )
 
-  it.skip("setting maxSize with non-integer values: no counterpart (maxSize, maxEntrySize)", () => {})
-  it.skip("bad sizeCalculation: no counterpart (sizeCalculation)", () => {})
+  it.effect("setting maxSize with non-integer values", () =>
+    Effect.gen(function* () {
+      // lru-cache's TypeError is `InvalidOption` from `make`; `sizeOf` is given so that the check
+      // is on `maxSize` itself (README: "`maxSize` a positive integer, given together with a
+      // `sizeOf` function").
+      const invalidMaxSize = (maxSize: unknown) =>
+        Effect.map(
+          Effect.flip(
+            Effect.scoped(LruCache.make({ capacity: 10, maxSize: maxSize as number, sizeOf: () => 1 }))
+          ),
+          (error) => expect(error).toMatchObject({ _tag: "InvalidOption", option: "maxSize" })
+        )
+      yield* invalidMaxSize(10.5)
+      yield* invalidMaxSize(-10)
+      // maxEntrySize (10.5, -10, 'banana', Infinity): no counterpart (the only per-entry bound is
+      // `maxSize` itself).
+      yield* invalidMaxSize("banana")
+      yield* invalidMaxSize(Number.POSITIVE_INFINITY)
+    })
+  )
+
+  it.effect("bad sizeCalculation", () =>
+    Effect.gen(function* () {
+      // A `sizeOf` that is not a function is `InvalidOption` from `make`, with or without `maxSize`.
+      const invalidSizeOf = (options: object) =>
+        Effect.map(
+          Effect.flip(Effect.scoped(LruCache.make(options as LruCache.Options<unknown, unknown>))),
+          (error) => expect(error).toMatchObject({ _tag: "InvalidOption", option: "sizeOf" })
+        )
+      yield* invalidSizeOf({ capacity: 1, sizeOf: true })
+      yield* invalidSizeOf({ capacity: 1, maxSize: 1, sizeOf: true })
+    })
+  )
   it.skip("delete from middle, reuses that index: no counterpart (lru-cache's internal slot arrays)", () => {})
 
   it.scoped("peek does not disturb order", () =>
@@ -853,7 +909,40 @@ describe("node-lru-cache test/fetch.ts", () => {
   it.skip("fetch context: no counterpart (context: the effect closes over what it needs)", () => {})
   it.skip("forceRefresh: no counterpart (forceRefresh, allowStale)", () => {})
   it.skip("allowStaleOnFetchRejection: no counterpart (allowStaleOnFetchRejection)", () => {})
-  it.skip("placeholder promise is not removed when resolving: no counterpart (maxSize, sizeCalculation)", () => {})
+  it.scoped("placeholder promise is not removed when resolving", () =>
+    Effect.gen(function* () {
+      // lru-cache has no `max` here; `capacity` is required, and 10 never binds before `maxSize`
+      // does (every weight is at least 3).
+      const c = yield* LruCache.make<number, number>({ capacity: 10, maxSize: 10, sizeOf: (v) => v })
+      const resolves = new Map<number, Deferred.Deferred<number>>()
+      for (const k of [3, 4, 5]) resolves.set(k, yield* Deferred.make<number>())
+      const fetchMethod = (k: number) => Deferred.await(resolves.get(k)!)
+      const p3 = yield* Effect.fork(js.fetch(c, 3, fetchMethod(3)))
+      const p4 = yield* Effect.fork(js.fetch(c, 4, fetchMethod(4)))
+      const p5 = yield* Effect.fork(js.fetch(c, 5, fetchMethod(5)))
+
+      yield* Deferred.succeed(resolves.get(4)!, 4)
+      yield* Fiber.join(p4)
+
+      expect(yield* js.entries(c)).toStrictEqual([[4, 4]])
+      yield* Deferred.succeed(resolves.get(5)!, 5)
+      yield* Fiber.join(p5)
+      expect(yield* js.entries(c)).toStrictEqual([
+        [5, 5],
+        [4, 4]
+      ])
+
+      yield* Deferred.succeed(resolves.get(3)!, 3)
+      yield* Fiber.join(p3)
+      expect(yield* js.entries(c)).toStrictEqual([
+        [3, 3],
+        [5, 5]
+      ])
+
+      expect(yield* c.size).toBe(2)
+      expect((yield* js.entries(c)).length).toBe(2)
+    })
+  )
 
   it.scoped("send a signal", () =>
     Effect.gen(function* () {

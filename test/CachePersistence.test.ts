@@ -30,6 +30,7 @@ import * as LruCache from "../src/LruCache.js"
 import { type Backend, type Place, persistenceConformance, provide } from "./conformance/persistence.js"
 import { instrument } from "./fixtures/persistence/fileSystem.js"
 import { at, withLogs } from "./fixtures/persistence/logs.js"
+import { pollUntil } from "./fixtures/poll.js"
 
 // Tests that open hundreds of caches use memory-backed /dev/shm where there is one: fsync costs
 // nothing there, and what they check does not depend on it.
@@ -299,16 +300,6 @@ const journalRecords = (fs: FileSystem.FileSystem, path: string) =>
     }
   )
 
-/** Checks `condition` until it holds, yielding to other fibers in between; never waits real time. */
-const yieldUntil = (condition: Effect.Effect<boolean>, what: string) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100_000; i++) {
-      if (yield* condition) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`gave up waiting until ${what}`)
-  })
-
 /**
  * Observes the rounds of the background writer of the caches that `observed` opens, so that a test
  * moving the `TestClock` waits for the round of writing that the move starts, not for real time.
@@ -328,7 +319,7 @@ const writerRounds = Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const until = now + Duration.toMillis(duration)
         // Moving the clock before the writer has gone to sleep on it would leave it asleep.
-        yield* yieldUntil(
+        yield* pollUntil(
           Effect.map(
             TestClock.sleeps(),
             Chunk.some((at) => at > now && at <= until)
@@ -362,7 +353,10 @@ describe("file backend", () => {
           })
         )
         // Real files: wait for real acknowledgements (an fsync each, with "always"), then close.
-        while (acknowledged < 2) yield* Effect.sleep("1 millis")
+        yield* pollUntil(
+          Effect.sync(() => acknowledged >= 2),
+          "three writes are acknowledged"
+        )
         yield* Effect.repeatN(Effect.yieldNow(), 200)
         yield* Scope.close(scope, Exit.void)
         yield* Fiber.await(writer)

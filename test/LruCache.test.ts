@@ -36,6 +36,7 @@ import * as LruCache from "../src/LruCache.js"
 import * as MemoCache from "../src/MemoCache.js"
 import { provide } from "./conformance/persistence.js"
 import { instrument, withFile } from "./fixtures/persistence/fileSystem.js"
+import { pollUntil } from "./fixtures/poll.js"
 import * as M from "./model.js"
 import { stress } from "./soak/stress.js"
 
@@ -54,14 +55,9 @@ const quiet = Logger.withMinimumLogLevel(LogLevel.None)
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
 /** Waits, without real time, until `condition` holds (fibers get to run in between). */
-const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effect.Effect<void, E | Error, R> =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 10_000; i++) {
-      if (yield* condition) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.fail(new Error("condition never held"))
-  })
+/** Waits until `condition` holds, as real I/O makes it do (see test/fixtures/poll.ts). */
+const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  pollUntil(condition, "the condition held")
 
 /**
  * A key whose `Equal` reads the cache it is a key of: asking the cache about itself from inside a

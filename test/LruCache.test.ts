@@ -60,6 +60,20 @@ const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
   pollUntil(condition, "the condition held")
 
 /**
+ * A computation that signals when it has started, then holds until released, and gives `value`:
+ * for what must be seen while a computation runs.
+ */
+const heldComputation = <A>(value: A) =>
+  Effect.map(Effect.all([Deferred.make<void>(), Deferred.make<void>()]), ([started, gate]) => ({
+    computation: Effect.zipRight(
+      Deferred.succeed(started, undefined),
+      Effect.as(Deferred.await(gate), value)
+    ),
+    started: Deferred.await(started),
+    release: Deferred.succeed(gate, undefined)
+  }))
+
+/**
  * A key whose `Equal` reads the cache it is a key of: asking the cache about itself from inside a
  * comparison recurses for ever, unless identical keys are never compared.
  */
@@ -1466,17 +1480,11 @@ describe("invalidateWhen", () => {
     Effect.gen(function* () {
       const cache = yield* LruCache.make<string, string>({ capacity: 10 })
       yield* cache.set("k", "old")
-      const started = yield* Deferred.make<void>()
-      const gate = yield* Deferred.make<void>()
-      const refreshing = yield* Effect.fork(
-        cache.refresh(
-          "k",
-          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
-        )
-      )
-      yield* Deferred.await(started)
+      const held = yield* heldComputation("new")
+      const refreshing = yield* Effect.fork(cache.refresh("k", held.computation))
+      yield* held.started
       expect(yield* cache.invalidateWhen((key) => key === "k")).toBe(1)
-      yield* Deferred.succeed(gate, undefined)
+      yield* held.release
       yield* Fiber.join(refreshing)
       expect(yield* cache.has("k")).toBe(false)
     })
@@ -1541,19 +1549,13 @@ describe("refresh", () => {
     Effect.gen(function* () {
       const cache = yield* LruCache.make<string, string>({ capacity: 10 })
       yield* cache.set("k", "old")
-      const started = yield* Deferred.make<void>()
-      const gate = yield* Deferred.make<void>()
-      const refreshing = yield* Effect.fork(
-        cache.refresh(
-          "k",
-          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
-        )
-      )
-      yield* Deferred.await(started)
+      const held = yield* heldComputation("new")
+      const refreshing = yield* Effect.fork(cache.refresh("k", held.computation))
+      yield* held.started
       expect(yield* cache.get("k")).toEqual(Option.some("old"))
       expect(yield* cache.getOrCompute("k", Effect.succeed("computed"))).toBe("old")
       expect(refreshing.unsafePoll()).toBe(null)
-      yield* Deferred.succeed(gate, undefined)
+      yield* held.release
       yield* Fiber.join(refreshing)
       expect(yield* cache.get("k")).toEqual(Option.some("new"))
       const { hits, loadFailures, loadSuccesses, misses } = yield* cache.stats
@@ -1624,17 +1626,11 @@ describe("refresh", () => {
     Effect.gen(function* () {
       const cache = yield* LruCache.make<string, string>({ capacity: 10 })
       yield* cache.set("k", "old")
-      const started = yield* Deferred.make<void>()
-      const gate = yield* Deferred.make<void>()
-      const refreshing = yield* Effect.fork(
-        cache.refresh(
-          "k",
-          Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "new"))
-        )
-      )
-      yield* Deferred.await(started)
+      const held = yield* heldComputation("new")
+      const refreshing = yield* Effect.fork(cache.refresh("k", held.computation))
+      yield* held.started
       yield* Fiber.interrupt(refreshing)
-      yield* Deferred.succeed(gate, undefined)
+      yield* held.release
       yield* eventually(Effect.map(cache.peek("k"), (value) => Option.getOrNull(value) === "new"))
     })
   )

@@ -189,3 +189,14 @@ export const redis: Backend = {
     }
   })
 }
+
+/** Every backend, as the behaviour suites drive them. */
+export const everyBackend: ReadonlyArray<Backend> = [
+  memory,
+  fileAlways,
+  fileInterval,
+  fileClose,
+  keyValueStoreMemory,
+  keyValueStoreFileSystem,
+  redis
+]

@@ -74,3 +74,6 @@ export const cached: Door = {
       }
     })
 }
+
+/** Every door, as the behaviour suites drive them. */
+export const everyDoor: ReadonlyArray<Door> = [set, getOrCompute, cached]

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import { LRUCache } from "lru-cache"
 import * as Lru from "../src/Lru.js"
 import * as LruCache from "../src/LruCache.js"
+import { median } from "./harness.js"
 
 const entries = 200_000
 
@@ -25,7 +26,7 @@ const collect = (): number => {
  * first, so that what the first run of code leaves on the heap once (compiled code, feedback,
  * module state) is not counted per entry.
  */
-const measure = async (fill: (entries: number) => Promise<unknown>): Promise<number> => {
+const measureOnce = async (fill: (entries: number) => Promise<unknown>): Promise<number> => {
   await fill(1000)
   const before = collect()
   const held = await fill(entries)
@@ -35,6 +36,10 @@ const measure = async (fill: (entries: number) => Promise<unknown>): Promise<num
   return (after - before) / entries
 }
 
+/** The median of three measurements: one alone moves by a few bytes with the heap's layout. */
+const measure = async (fill: (entries: number) => Promise<unknown>): Promise<number> =>
+  median([await measureOnce(fill), await measureOnce(fill), await measureOnce(fill)])
+
 const value = (i: number) => `value-${i}`
 
 export const run = async (): Promise<void> => {
@@ -42,14 +47,16 @@ export const run = async (): Promise<void> => {
     console.log("\n## memory per entry: skipped (run with node --expose-gc, as npm run bench does)")
     return
   }
-  const results: Array<[string, number]> = []
+  // Each structure, its bytes per entry, and the peer it is compared with.
+  const results: Array<[string, number, string]> = []
   results.push([
     "Lru (pure)",
     await measure(async (entries) => {
       let lru = Lru.empty<number, string>(entries)
       for (let i = 0; i < entries; i++) lru = Lru.set(lru, i, value(i), 0)[1]
       return lru
-    })
+    }),
+    "lru-cache"
   ])
   results.push([
     "Lru (pure, w-tinylfu)",
@@ -57,7 +64,8 @@ export const run = async (): Promise<void> => {
       let lru = Lru.empty<number, string>(entries, { policy: "w-tinylfu" })
       for (let i = 0; i < entries; i++) lru = Lru.set(lru, i, value(i), 0)[1]
       return lru
-    })
+    }),
+    "lru-cache"
   ])
   results.push([
     "LruCache",
@@ -69,7 +77,8 @@ export const run = async (): Promise<void> => {
           return cache
         }).pipe(Effect.scoped)
       )
-    )
+    ),
+    "lru-cache"
   ])
   results.push([
     "LruCache (w-tinylfu)",
@@ -81,7 +90,28 @@ export const run = async (): Promise<void> => {
           return cache
         }).pipe(Effect.scoped)
       )
-    )
+    ),
+    "lru-cache"
+  ])
+  // Entries with a time to live: each then also has a place in the expiry heap, as in lru-cache
+  // each has a start and a time to live in its typed arrays.
+  results.push([
+    "Lru (pure, every entry with a time to live)",
+    await measure(async (entries) => {
+      let lru = Lru.empty<number, string>(entries)
+      for (let i = 0; i < entries; i++) lru = Lru.set(lru, i, value(i), 0, "1 hour")[1]
+      return lru
+    }),
+    "lru-cache (every entry with a time to live)"
+  ])
+  results.push([
+    "lru-cache (every entry with a time to live)",
+    await measure(async (entries) => {
+      const cache = new LRUCache<number, string>({ max: entries, ttl: 3_600_000 })
+      for (let i = 0; i < entries; i++) cache.set(i, value(i))
+      return cache
+    }),
+    "lru-cache (every entry with a time to live)"
   ])
   results.push([
     "lru-cache",
@@ -89,7 +119,8 @@ export const run = async (): Promise<void> => {
       const cache = new LRUCache<number, string>({ max: entries })
       for (let i = 0; i < entries; i++) cache.set(i, value(i))
       return cache
-    })
+    }),
+    "lru-cache"
   ])
   results.push([
     "effect Cache",
@@ -105,14 +136,17 @@ export const run = async (): Promise<void> => {
           return cache
         })
       )
-    )
+    ),
+    "lru-cache"
   ])
-  const base = results.find(([name]) => name === "lru-cache")![1]
+
   console.log(
     `\n## memory per entry (${entries.toLocaleString("en")} entries, number keys, short string values)`
   )
-  console.log("| structure | bytes per entry | vs lru-cache |")
+  console.log("| structure | bytes per entry | vs its lru-cache peer |")
   console.log("|---|---|---|")
-  for (const [name, bytes] of results)
-    console.log(`| ${name} | ${bytes.toFixed(0)} | ${(bytes / base).toFixed(2)}x |`)
+  for (const [name, bytes, peer] of results) {
+    const base = results.find(([other]) => other === peer)![1]
+    console.log(`| ${name} | ${bytes.toFixed(0)} | ${(bytes / base).toFixed(2)}x (${peer}) |`)
+  }
 }

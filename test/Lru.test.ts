@@ -208,6 +208,27 @@ describe("Lru", () => {
       expect(Lru.has(lru, "a", 10 ** 12)).toBe(true)
     })
 
+    it("an entry stored without expiry that a later set gives one expires, and older versions keep none", () => {
+      // Entries made without an expiry are laid out without a place in the expiry heap; one that
+      // gains an expiry gains the place. Every version must still answer as when it was made.
+      let lru = Lru.empty<string, number>(4)
+      ;[, lru] = Lru.set(lru, "a", 1, 0)
+      ;[, lru] = Lru.set(lru, "b", 2, 0)
+      const forever = lru
+      ;[, lru] = Lru.set(lru, "a", 3, 10, 100)
+      ;[, lru] = Lru.set(lru, "b", 4, 10, 50)
+      expect(Lru.keys(lru, 70)).toEqual(["a"])
+      expect(Lru.removeExpired(lru, 120)[0]).toEqual([
+        { key: "b", value: 4, cause: "expired" },
+        { key: "a", value: 3, cause: "expired" }
+      ])
+      expect(Lru.keys(forever, 10 ** 12)).toEqual(["b", "a"])
+      expect(millis(Lru.remainingTtl(forever, "a", 10 ** 12))).toEqual({ some: Number.POSITIVE_INFINITY })
+      ;[, lru] = Lru.set(lru, "a", 5, 20)
+      expect(Lru.has(lru, "a", 10 ** 12)).toBe(true)
+      expect(Lru.isValid(lru)).toBe(true)
+    })
+
     it("removeExpired removes every expired entry, soonest expiry first", () => {
       let lru = Lru.empty<string, number>(8)
       ;[, lru] = Lru.set(lru, "late", 1, 0, 30)

@@ -122,7 +122,7 @@ const writable = <K, V>(self: LruImpl<K, V>): LruImpl<K, V> => {
   const twins = policy === undefined ? undefined : new Map<PolicyNode, PolicyNode>()
   const sentinel = self.store.sentinel
   for (let node = sentinel.prev; node !== sentinel; node = node.prev) {
-    const twin = newNode(copy, node.key, node.value, node.weight)
+    const twin = newNode(copy, node.key, node.value, node.weight, self.store.heap.expiresAt(node))
     twins?.set(node as TinyLfuNode<K, V>, twin as TinyLfuNode<K, V>)
     doLink(copy, twin, copy.sentinel, self.store.heap.expiresAt(node))
   }
@@ -277,7 +277,7 @@ export const setExpiresAtNext = <K, V>(
       }
     }
   }
-  const added = newNode(store, key, value, weight)
+  const added = newNode(store, key, value, weight, expiresAt)
   link(store, added, store.sentinel, expiresAt)
   if (policy !== undefined) {
     // The new key goes through the window; the policy picks the entry to evict, if one must go.
@@ -549,7 +549,7 @@ export const restore = <K, V>(
     if (weight > store.maxSize) return
     while (store.count >= capacity || store.weight + weight > store.maxSize)
       doUnlink(store, store.sentinel.prev)
-    doLink(store, newNode(store, entry.key, entry.value, weight), store.sentinel, entry.expiresAt)
+    doLink(store, newNode(store, entry.key, entry.value, weight, entry.expiresAt), store.sentinel, entry.expiresAt)
   }
   let store = new Store<K, V>(capacity, windowOf(options), weigher)
   // A load places a million entries, of distinct keys as a rule: a live entry with a key of the
@@ -565,7 +565,7 @@ export const restore = <K, V>(
     }
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
     const size = store.direct.size
-    doLink(store, newNode(store, entry.key, entry.value, 0), store.sentinel, entry.expiresAt)
+    doLink(store, newNode(store, entry.key, entry.value, 0, entry.expiresAt), store.sentinel, entry.expiresAt)
     if (store.direct.size === size) {
       store = new Store<K, V>(capacity, windowOf(options), weigher)
       for (let j = 0; j < entries.length; j++) place(store, entries[j]!)

@@ -22,20 +22,23 @@ import { isStructural } from "./keyMap.js"
 import { type PolicyNode, sketchHash, TinyLfu, type Window } from "./tinyLfu.js"
 
 /**
- * An entry: five fields, what an entry of a mutable linked LRU needs plus its place in the expiry
- * heap (64 bytes in V8, where a `lru-cache` entry is 16 bytes of typed arrays: the price of an
- * object per entry). Its expiry is kept in the heap (expiryHeap.ts says why), and a structural
- * key's hash is not kept at all: only removing such a key needs it again, and effect caches the
- * hash of its data types.
+ * An entry: four fields, what an entry of a mutable linked LRU needs (56 bytes in V8, where a
+ * `lru-cache` entry is 16 bytes of typed arrays: the price of an object per entry). Its expiry is
+ * kept in the heap (expiryHeap.ts says why), and a structural key's hash is not kept at all: only
+ * removing such a key needs it again, and effect caches the hash of its data types.
  *
  * `slot` packs the place in the heap (`slot >> 2`, -1 for none) with, under W-TinyLFU, the
  * policy's list (`slot & 3`), so that a W-TinyLFU entry needs no field of its own for it: a heap
- * place stays far below 2^29, since a JS `Map` holds at most 2^24 entries.
+ * place stays far below 2^29, since a JS `Map` holds at most 2^24 entries. An entry made without
+ * an expiry under LRU, the common case, has no `slot` of its own: it reads the prototype's "no
+ * place" (8 bytes an entry saved). Entries made with an expiry, and every W-TinyLFU entry, are of
+ * the subclasses below, which own it; an entry that gains an expiry later gains the field then
+ * (a slower shape for that entry, never a wrong answer).
  */
 export class Node<K, V> {
   prev: Node<K, V> = this
   next: Node<K, V> = this
-  slot = -1 << 2
+  declare slot: number
   /**
    * The entry's weight (`sizeOf`), only on the entries of a store with a `maxSize` (the weighted
    * classes below): an unweighted entry pays no field for it.
@@ -52,13 +55,21 @@ export class Node<K, V> {
     this.slot = (index << 2) | (this.slot & 3)
   }
 }
+// Writable, so that an assignment to an entry's `slot` makes an own field of it.
+Object.defineProperty(Node.prototype, "slot", { value: -1 << 2, writable: true })
+
+/** An entry made with an expiry: it owns its place in the heap. */
+export class ExpiringNode<K, V> extends Node<K, V> {
+  override slot = -1 << 2
+}
 
 /**
- * An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). Two more
+ * An entry under the W-TinyLFU policy: also on one of the policy's lists (tinyLfu.ts). Three more
  * fields; the key's hash for the sketch is recomputed at each use rather than kept (8 bytes an
  * entry: a few integer operations for a number key, a pass over a string key).
  */
 export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
+  override slot = -1 << 2
   policyPrev: PolicyNode = this
   policyNext: PolicyNode = this
   get queue(): number {
@@ -75,7 +86,7 @@ export class TinyLfuNode<K, V> extends Node<K, V> implements PolicyNode {
 }
 
 /** An entry of a store with a `maxSize`: its weight, kept so that removing it needs no `sizeOf`. */
-export class WeightedNode<K, V> extends Node<K, V> {
+export class WeightedNode<K, V> extends ExpiringNode<K, V> {
   override weight = 0
 }
 
@@ -309,9 +320,16 @@ const flip = <K, V>(store: Store<K, V>, segment: Segment<Node<K, V>>, i: number)
 }
 
 /** A new entry for `store`, with what its policy and its bound need. */
-export const newNode = <K, V>(store: Store<K, V>, key: K, value: V, weight: number): Node<K, V> => {
+export const newNode = <K, V>(
+  store: Store<K, V>,
+  key: K,
+  value: V,
+  weight: number,
+  expiresAt: number
+): Node<K, V> => {
   if (store.weigher === undefined) {
-    return store.policy === undefined ? new Node(key, value) : new TinyLfuNode(key, value)
+    if (store.policy !== undefined) return new TinyLfuNode(key, value)
+    return expiresAt === Number.POSITIVE_INFINITY ? new Node(key, value) : new ExpiringNode(key, value)
   }
   const node = store.policy === undefined ? new WeightedNode(key, value) : new WeightedTinyLfuNode(key, value)
   node.weight = weight

@@ -549,7 +549,12 @@ export const restore = <K, V>(
     if (weight > store.maxSize) return
     while (store.count >= capacity || store.weight + weight > store.maxSize)
       doUnlink(store, store.sentinel.prev)
-    doLink(store, newNode(store, entry.key, entry.value, weight, entry.expiresAt), store.sentinel, entry.expiresAt)
+    doLink(
+      store,
+      newNode(store, entry.key, entry.value, weight, entry.expiresAt),
+      store.sentinel,
+      entry.expiresAt
+    )
   }
   let store = new Store<K, V>(capacity, windowOf(options), weigher)
   // A load places a million entries, of distinct keys as a rule: a live entry with a key of the

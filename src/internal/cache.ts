@@ -32,6 +32,7 @@ import {
   required,
   Weigher
 } from "./options.js"
+import { columnsOf } from "./persistence/loadedColumns.js"
 import { makeParts, type Parts, Shell } from "./shell.js"
 
 /** @internal */
@@ -422,7 +423,7 @@ const makeCache = <K, V, E, R>(
       )
       yield* Ref.set(
         state,
-        lru.restore(capacity, backend.loaded, clock.unsafeCurrentTimeMillis(), lruOptions)
+        lru.restoreColumns(capacity, columnsOf(backend), clock.unsafeCurrentTimeMillis(), lruOptions)
       )
     }
     const cache = new CacheImpl<K, V, E>(

@@ -36,6 +36,7 @@ import {
   update,
   type Weigher
 } from "./lruStore.js"
+import { fromEntries, type LoadedColumns } from "./persistence/loadedColumns.js"
 import type { PolicyNode, Window } from "./tinyLfu.js"
 
 export { KeyMap } from "./keyMap.js"
@@ -537,24 +538,34 @@ export const restore = <K, V>(
   persisted: Iterable<{ readonly key: K; readonly value: V; readonly expiresAt: number }>,
   now: number,
   options?: Lru.Options<K, V>
+): Lru.Lru<K, V> => restoreColumns(capacity, fromEntries(persisted), now, options)
+
+/**
+ * `restore` from columns, as the backends of this library load them (loadedColumns.ts says why).
+ *
+ * @internal
+ */
+export const restoreColumns = <K, V>(
+  capacity: number,
+  persisted: LoadedColumns<K, V>,
+  now: number,
+  options?: Lru.Options<K, V>
 ): Lru.Lru<K, V> => {
   validateCapacity(capacity)
   const weigher = weigherOf(options)
-  const entries = Array.isArray(persisted) ? persisted : Array.from(persisted)
-  const place = (store: Store<K, V>, entry: (typeof entries)[number]): void => {
-    const existing = indexFind(store, entry.key)
+  const { keys, values, expiries, length } = persisted
+  const place = (store: Store<K, V>, i: number): void => {
+    const key = keys[i]!
+    const value = values[i]!
+    const expiresAt = expiries[i]!
+    const existing = indexFind(store, key)
     if (existing !== undefined) doUnlink(store, existing)
-    if (entry.expiresAt <= now) return
-    const weight = weigher === undefined ? 0 : weigh(weigher, entry.key, entry.value)
+    if (expiresAt <= now) return
+    const weight = weigher === undefined ? 0 : weigh(weigher, key, value)
     if (weight > store.maxSize) return
     while (store.count >= capacity || store.weight + weight > store.maxSize)
       doUnlink(store, store.sentinel.prev)
-    doLink(
-      store,
-      newNode(store, entry.key, entry.value, weight, entry.expiresAt),
-      store.sentinel,
-      entry.expiresAt
-    )
+    doLink(store, newNode(store, key, value, weight, expiresAt), store.sentinel, expiresAt)
   }
   let store = new Store<K, V>(capacity, windowOf(options), weigher)
   // A load places a million entries, of distinct keys as a rule: a live entry with a key of the
@@ -562,18 +573,19 @@ export const restore = <K, V>(
   // shows as a set that leaves the map's size as it was (the earlier node, replaced, is lost to the
   // list): then every entry is placed again, each looked up first. Evicting the least recent before
   // that check is what the lookup would do too when the key given twice is the least recent.
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!
-    if (entry.expiresAt <= now || isStructural(entry.key) || weigher !== undefined) {
-      place(store, entry)
+  for (let i = 0; i < length; i++) {
+    const key = keys[i]!
+    const expiresAt = expiries[i]!
+    if (expiresAt <= now || isStructural(key) || weigher !== undefined) {
+      place(store, i)
       continue
     }
     if (store.count >= capacity) doUnlink(store, store.sentinel.prev)
     const size = store.direct.size
-    doLink(store, newNode(store, entry.key, entry.value, 0, entry.expiresAt), store.sentinel, entry.expiresAt)
+    doLink(store, newNode(store, key, values[i]!, 0, expiresAt), store.sentinel, expiresAt)
     if (store.direct.size === size) {
       store = new Store<K, V>(capacity, windowOf(options), weigher)
-      for (let j = 0; j < entries.length; j++) place(store, entries[j]!)
+      for (let j = 0; j < length; j++) place(store, j)
       break
     }
   }

@@ -3,7 +3,18 @@
  * opened again.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type Context, Duration, Effect, Exit, Layer, Option, Schema, type Scope, TestClock } from "effect"
+import {
+  Clock,
+  type Context,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Option,
+  Schema,
+  type Scope,
+  TestClock
+} from "effect"
 import type { PersistenceError } from "../../src/CacheError.js"
 import * as CachePersistence from "../../src/CachePersistence.js"
 import * as LruCache from "../../src/LruCache.js"
@@ -147,6 +158,46 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
           expect(after[1]).toEqual(Option.some(Duration.seconds(6)))
           expect(after[2]).toEqual(Option.some(Duration.infinity))
         })
+      )
+
+      it.scoped(
+        "opened directly, a backend gives what it holds in `loaded`, and a wrapper of it restores",
+        () =>
+          Effect.gen(function* () {
+            // The cache restores from what a backend loaded; `loaded` is the public face of that,
+            // which a backend that wraps another (a user's own, say) reads and passes on.
+            const place = yield* backend.place
+            yield* session(place<string, number>(), (cache) =>
+              Effect.gen(function* () {
+                yield* cache.set("a", 1)
+                yield* cache.set("b", 2, { timeToLive: Duration.seconds(10) })
+                yield* cache.set("c", 3)
+                yield* cache.get("a")
+              })
+            )
+            const now = yield* Clock.currentTimeMillis
+            // Opened by hand, the backend writes what `entries` gives when it closes: here, what it loaded.
+            let held: ReadonlyArray<CachePersistence.PersistedEntry<string, number>> = []
+            const loaded = yield* Effect.scoped(
+              Effect.map(place<string, number>().open({ capacity: 10, entries: () => held }), (opened) => {
+                held = opened.loaded
+                return [...opened.loaded]
+              })
+            )
+            const inf = Number.POSITIVE_INFINITY
+            expect(loaded.map(({ key, value, expiresAt }) => [key, value, expiresAt])).toEqual([
+              ["b", 2, now + 10_000],
+              ["c", 3, inf],
+              ["a", 1, inf]
+            ])
+            const inner = place<string, number>()
+            const wrapper: CachePersistence.Persistence<string, number, PersistenceError, never> = {
+              ...inner,
+              open: (context) => Effect.map(inner.open(context), (opened) => ({ ...opened }))
+            }
+            const keys = yield* session(wrapper, (cache) => cache.keys)
+            expect(keys).toEqual(["a", "c", "b"])
+          })
       )
 
       it.scoped("a smaller capacity keeps the most recently used entries", () =>

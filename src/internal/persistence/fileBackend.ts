@@ -27,17 +27,12 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { PersistenceError } from "../../CacheError.js"
-import type {
-  Backend,
-  FileOptions,
-  OpenContext,
-  PersistedEntry,
-  Persistence
-} from "../../CachePersistence.js"
+import type { Backend, FileOptions, OpenContext, Persistence } from "../../CachePersistence.js"
 import { currentCacheName, observeWrite, type WriteObserver } from "../metrics.js"
 import * as entryCodecs from "./entryCodecs.js"
 import { METHOD, type Settings, validate } from "./fileSettings.js"
 import { currentFlushObserver } from "./flushObserver.js"
+import { type LoadedColumns, withColumns } from "./loadedColumns.js"
 import * as lock from "./lock.js"
 import * as records from "./records.js"
 import * as snapshots from "./snapshot.js"
@@ -130,27 +125,29 @@ class FileStore<K, V> {
     this.journalPath = `${snapshotPath}.journal`
   }
 
-  backend(loaded: ReadonlyArray<PersistedEntry<K, V>>): Backend<K, V, PersistenceError> {
-    return {
-      loaded,
-      prepareSet: (key, value, expiresAt) =>
-        entryCodecs.encodeSetRecord(this.codecs, METHOD, key, value, expiresAt),
-      recordSet: (prepared) => this.append(prepared as Uint8Array),
-      recordDelete: (key) => {
-        const encoded = this.codecs.key.encode(key)
-        // A key that does not encode was never stored: there is nothing to remove on disk.
-        return Either.isLeft(encoded) ? Effect.void : this.append(records.encodeDelete(encoded.right))
+  backend(loaded: LoadedColumns<K, V>): Backend<K, V, PersistenceError> {
+    return withColumns<K, V, PersistenceError>(
+      {
+        prepareSet: (key, value, expiresAt) =>
+          entryCodecs.encodeSetRecord(this.codecs, METHOD, key, value, expiresAt),
+        recordSet: (prepared) => this.append(prepared as Uint8Array),
+        recordDelete: (key) => {
+          const encoded = this.codecs.key.encode(key)
+          // A key that does not encode was never stored: there is nothing to remove on disk.
+          return Either.isLeft(encoded) ? Effect.void : this.append(records.encodeDelete(encoded.right))
+        },
+        recordDeleteMany: (keys) => {
+          const encoded: Array<Uint8Array> = []
+          for (const key of keys) {
+            const bytes = this.codecs.key.encode(key)
+            if (Either.isRight(bytes)) encoded.push(bytes.right)
+          }
+          return encoded.length === 0 ? Effect.void : this.append(records.encodeDeleteMany(encoded))
+        },
+        recordClear: () => this.append(records.encodeClear())
       },
-      recordDeleteMany: (keys) => {
-        const encoded: Array<Uint8Array> = []
-        for (const key of keys) {
-          const bytes = this.codecs.key.encode(key)
-          if (Either.isRight(bytes)) encoded.push(bytes.right)
-        }
-        return encoded.length === 0 ? Effect.void : this.append(records.encodeDeleteMany(encoded))
-      },
-      recordClear: () => this.append(records.encodeClear())
-    }
+      loaded
+    )
   }
 
   append(record: Uint8Array): Effect.Effect<void, PersistenceError> {
@@ -225,7 +222,7 @@ class FileStore<K, V> {
     })
   }
 
-  get load(): Effect.Effect<Array<PersistedEntry<K, V>>, PersistenceError> {
+  get load(): Effect.Effect<LoadedColumns<K, V>, PersistenceError> {
     const self = this
     return Effect.gen(function* () {
       const state = new snapshots.RawState()

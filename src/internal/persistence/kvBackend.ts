@@ -11,10 +11,11 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { PersistenceError } from "../../CacheError.js"
-import type { Backend, KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
+import type { KeyValueStoreOptions, OpenContext, Persistence } from "../../CachePersistence.js"
 import { currentCacheName, observeWrite } from "../metrics.js"
 import { decode, FiniteDuration, NonEmptyString, required } from "../options.js"
 import * as entryCodecs from "./entryCodecs.js"
+import { withColumns } from "./loadedColumns.js"
 import * as records from "./records.js"
 import * as snapshots from "./snapshot.js"
 import { PersistenceTypeId } from "./typeId.js"
@@ -141,13 +142,15 @@ const open = <K, V>(options: KeyValueStoreOptions<K, V>, context: OpenContext<K,
       dirty = true
       return error === undefined ? Effect.void : Effect.fail(error)
     }
-    const backend: Backend<K, V, PersistenceError> = {
-      loaded,
-      prepareSet: (k, value, expiresAt) => entryCodecs.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
-      recordSet: record,
-      recordDelete: record,
-      recordDeleteMany: record,
-      recordClear: record
-    }
+    const backend = withColumns<K, V, PersistenceError>(
+      {
+        prepareSet: (k, value, expiresAt) => entryCodecs.encodeSetRecord(codecs, METHOD, k, value, expiresAt),
+        recordSet: record,
+        recordDelete: record,
+        recordDeleteMany: record,
+        recordClear: record
+      },
+      loaded
+    )
     return backend
   })

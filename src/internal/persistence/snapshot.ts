@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import type { PersistedEntry } from "../../CachePersistence.js"
 import * as codec from "./codec.js"
 import type { Codecs } from "./entryCodecs.js"
+import type { LoadedColumns } from "./loadedColumns.js"
 import * as records from "./records.js"
 
 /** @internal */
@@ -140,19 +141,23 @@ export class RawState {
     }
   }
   /**
-   * Decodes the entries of `rows`; an entry whose key or value no longer decodes is skipped,
+   * Decodes the entries of `rows`, into columns (loadedColumns.ts says why); an entry whose key or value no longer decodes is skipped,
    * counted, and reported in a warning.
    */
   decode<K, V>(
     codecs: Codecs<K, V>,
     rows: ArrayLike<number>,
     where: string
-  ): Effect.Effect<Array<PersistedEntry<K, V>>> {
+  ): Effect.Effect<LoadedColumns<K, V>> {
     return Effect.suspend(() => {
       const decodeKey = codec.rangeDecoder(codecs.key)
       const decodeValue = codec.rangeDecoder(codecs.value)
       const { sources, columns } = this
-      const out: Array<PersistedEntry<K, V>> = []
+      // Sized once: growing two arrays of a million by doubling would copy them about twice over.
+      const keys = new Array<K>(rows.length)
+      const values = new Array<V>(rows.length)
+      const expiries = new Float64Array(rows.length)
+      let count = 0
       let skipped = 0
       let firstFailure = ""
       for (let i = 0; i < rows.length; i++) {
@@ -168,8 +173,13 @@ export class RawState {
           if (skipped++ === 0) firstFailure = value.failure.description
           continue
         }
-        out.push({ key, value, expiresAt: columns[at + 4]! })
+        keys[count] = key
+        values[count] = value
+        expiries[count++] = columns[at + 4]!
       }
+      keys.length = count
+      values.length = count
+      const out: LoadedColumns<K, V> = { keys, values, expiries: expiries.subarray(0, count), length: count }
       return skipped === 0
         ? Effect.succeed(out)
         : Effect.as(

@@ -1771,6 +1771,38 @@ describe("maxSize", () => {
       })
   )
 
+  it.scoped("an entry too heavy to store is not journaled as stored: the key's record is a delete", () =>
+    Effect.gen(function* () {
+      // What a backend is asked to record, in order: as the contract says, the call itself records.
+      const records: Array<string> = []
+      const record = (line: string) => {
+        records.push(line)
+        return Effect.void
+      }
+      const recording: CachePersistence.Persistence<string, string, never, never> = {
+        [CachePersistence.PersistenceTypeId]: CachePersistence.PersistenceTypeId,
+        open: () =>
+          Effect.succeed({
+            loaded: [],
+            prepareSet: (key, value) => Either.right(`set ${key}=${value.length}`),
+            recordSet: (prepared) => record(prepared as string),
+            recordDelete: (key) => record(`delete ${key}`),
+            recordClear: () => record("clear")
+          })
+      }
+      const cache = yield* LruCache.make<string, string, never>({
+        capacity: 3,
+        ...bySize,
+        persistence: recording
+      })
+      yield* cache.set("a", "xxxx")
+      yield* cache.set("big", "x".repeat(11))
+      yield* cache.set("a", "x".repeat(11))
+      expect(yield* cache.entries).toEqual([])
+      expect(records).toEqual(["set a=4", "delete a"])
+    })
+  )
+
   it.scoped(
     "a weigher answering other than a non-negative integer is a defect, and the cache stays as it was",
     () =>

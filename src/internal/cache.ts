@@ -115,7 +115,9 @@ class CacheImpl<K, V, E> extends Shell<K, V, K, V> implements LruCache.LruCache<
     this.supersede(key)
     const next = lru.setExpiresAtNext(state, key, value, now, expiresAt)
     this.rearm(expiresAt)
-    const stores = expiresAt > now
+    // A value heavier than `maxSize` is not stored: the set is then recorded as what it did, the
+    // removal of the key's old entry if it had one (an eviction, journaled as a delete).
+    const stores = expiresAt > now && (!this.weighted || lru.has(next, key, now))
     const removals = this.journalRemovals(this.publish(state, next), stores)
     this.sized(next)
     return [stores ? backend.recordSet(prepared) : removals, next] as const

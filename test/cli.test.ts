@@ -93,7 +93,7 @@ describe("effect-lru-cache command", () => {
       )
       expect(Exit.isSuccess(exit), text).toBe(true)
       expect(text).toContain("2 entries, complete")
-      expect(text).toContain("4 records (3 set, 1 delete, 0 clear)")
+      expect(text).toContain("4 records (3 set, 1 delete, 0 delete-many, 0 clear)")
       expect(text).toContain("4: 3 live, 1 expired")
       const row = (key: string) => lines.find((line) => line.startsWith(`"${key}"`))
       // Most recently used first.
@@ -137,6 +137,47 @@ describe("effect-lru-cache command", () => {
       expect(Exit.isFailure(damaged.exit)).toBe(true)
       expect(failureMessage(damaged.exit)).toContain("is damaged: 1 problem")
       expect(damaged.text).toContain(`${path}.journal: byte offset ${second}, record 1: checksum mismatch`)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a delete-many record is one record, at its own offset, in inspect and verify", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const cache = yield* open(`${directory}/open.bin`)
+          yield* cache.set("a1", 1)
+          yield* cache.set("a2", 2)
+          yield* cache.set("b", 3)
+          // One record for the two keys it removes.
+          expect(yield* cache.invalidateWhen((key) => key.startsWith("a"))).toBe(2)
+          yield* cache.set("c", 4)
+          yield* copyOpenCache(`${directory}/open.bin`, path)
+        })
+      )
+      const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isSuccess(inspected.exit), inspected.text).toBe(true)
+      expect(inspected.text).toContain("5 records (4 set, 0 delete, 1 delete-many, 0 clear)")
+      const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(clean.text).toContain("ok: 5 records")
+
+      // A byte flipped in the set after the delete-many is reported at that set: record 4.
+      const header = journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length
+      const sets = ["a1", "a2", "b"].map(
+        (key, i) => journal.encodeSet(encoded(key), encoded(i + 1), 0).length
+      )
+      const last =
+        header +
+        sets.reduce((sum, length) => sum + length, 0) +
+        journal.encodeDeleteMany([encoded("a1"), encoded("a2")]).length
+      const bytes = yield* bytesOf(`${path}.journal`)
+      bytes[last + 12] ^= 0x01
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(damaged.text).toContain(`${path}.journal: byte offset ${last}, record 4: checksum mismatch`)
+      expect(damaged.text).toContain("4 valid records")
     }).pipe(Effect.provide(NodeContext.layer))
   )
 

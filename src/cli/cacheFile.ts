@@ -33,6 +33,12 @@ export type RecordInfo =
       readonly expiresAt: number
     }
   | { readonly kind: "delete"; readonly index: number; readonly offset: number; readonly key: Uint8Array }
+  | {
+      readonly kind: "delete-many"
+      readonly index: number
+      readonly offset: number
+      readonly keys: ReadonlyArray<Uint8Array>
+    }
   | { readonly kind: "clear"; readonly index: number; readonly offset: number }
 
 /** One of the two files, as scanned. */
@@ -88,6 +94,12 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
       previousEnd = endOf(key)
       const offset = start(previousEnd, journal.encodeDelete(key).length)
       records.push({ kind: "delete", index: records.length, offset, key })
+    },
+    deleteMany: (keys) => {
+      // Keys are listed in the record in order; the record ends with its last key.
+      const offset = start(endOf(keys[keys.length - 1]!), journal.encodeDeleteMany(keys).length)
+      previousEnd = offset + journal.encodeDeleteMany(keys).length
+      records.push({ kind: "delete-many", index: records.length, offset, keys })
     },
     clear: () => {
       const offset = previousEnd
@@ -205,6 +217,9 @@ const replay = (visitor: journal.Visitor, record: RecordInfo) => {
       return visitor.set(record.key, record.value, record.expiresAt)
     case "delete":
       return visitor.delete(record.key)
+    case "delete-many":
+      for (const key of record.keys) visitor.delete(key)
+      return
     case "clear":
       return visitor.clear()
   }

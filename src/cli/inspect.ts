@@ -17,12 +17,12 @@ export interface InspectOptions {
 
 const describePart = (part: Part, what: "snapshot" | "journal", applies: boolean): string => {
   const { result, records, damage } = part
-  const counts = { set: 0, delete: 0, clear: 0 }
+  const counts = { set: 0, delete: 0, "delete-many": 0, clear: 0 }
   for (const record of records) counts[record.kind]++
   const kinds =
     what === "snapshot"
       ? count(counts.set, "entry", "entries")
-      : `${count(records.length, "record")} (${counts.set} set, ${counts.delete} delete, ${counts.clear} clear)`
+      : `${count(records.length, "record")} (${counts.set} set, ${counts.delete} delete, ${counts["delete-many"]} delete-many, ${counts.clear} clear)`
   const generation = result.generation === undefined ? "no valid header" : `generation ${result.generation}`
   const state =
     damage !== undefined

@@ -32,11 +32,15 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
   if (codec === "raw") return problems
   for (const record of part.records) {
     if (record.kind === "clear") continue
-    const key = decode(codec, record.key)
-    if (Either.isLeft(key)) {
-      problems.push(
-        `${part.path}: byte offset ${record.offset}, record ${record.index}: the ${record.kind} record's key does not decode: ${key.left}`
-      )
+    const keys = record.kind === "delete-many" ? record.keys : [record.key]
+    for (let i = 0; i < keys.length; i++) {
+      const key = decode(codec, keys[i]!)
+      if (Either.isLeft(key)) {
+        const which = record.kind === "delete-many" ? `key ${i + 1} of ${keys.length}` : "key"
+        problems.push(
+          `${part.path}: byte offset ${record.offset}, record ${record.index}: the ${record.kind} record's ${which} does not decode: ${key.left}`
+        )
+      }
     }
     if (record.kind === "set") {
       const value = decode(codec, record.value)

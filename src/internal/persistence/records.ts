@@ -248,6 +248,11 @@ export interface Visitor {
     expiresAt: number
   ) => void
   readonly delete: (key: Uint8Array) => void
+  /**
+   * Takes a delete-many record's keys at once when given (a reader that lists records, where the
+   * record is one); otherwise each key goes to `delete`, in order.
+   */
+  readonly deleteMany?: (keys: ReadonlyArray<Uint8Array>) => void
   readonly clear: () => void
 }
 
@@ -430,12 +435,15 @@ export const scan = (
       }
       case KIND_DELETE_MANY: {
         if (!deleteManyFits(view, body, next)) return damaged("corrupt")
+        const keys: Array<Uint8Array> = []
         let key = body + 5
         while (key < next) {
           const keyEnd = key + 4 + view.getUint32(key, true)
-          visitor.delete(bytes.subarray(key + 4, keyEnd))
+          if (visitor.deleteMany !== undefined) keys.push(bytes.subarray(key + 4, keyEnd))
+          else visitor.delete(bytes.subarray(key + 4, keyEnd))
           key = keyEnd
         }
+        visitor.deleteMany?.(keys)
         break
       }
       case KIND_END: {

@@ -594,6 +594,22 @@ describe("Lru", () => {
         policy: "w-tinylfu",
         entries: []
       })
+      // With a byte-size bound, the bound and the weight held, which an old version answers too.
+      const bounded = Lru.empty<string, string>(3, { maxSize: 10, sizeOf: (value) => value.length })
+      const [, one] = Lru.set(bounded, "a", "xxxx", 0)
+      const [, two] = Lru.set(one, "b", "xx", 0)
+      expect(two.toJSON()).toEqual({
+        _id: "Lru",
+        capacity: 3,
+        maxSize: 10,
+        totalSize: 6,
+        policy: "lru",
+        entries: [
+          { key: "b", value: "xx", size: 2 },
+          { key: "a", value: "xxxx", size: 4 }
+        ]
+      })
+      expect(one.toJSON()).toMatchObject({ totalSize: 4, entries: [{ key: "a", size: 4 }] })
     })
 
     it("an old version shows its own entries, and structured keys and values show as JSON", () => {

@@ -69,25 +69,28 @@ class LruImpl<K, V> implements Lru.Lru<K, V> {
   }
   /**
    * What a person debugging sees: the stored entries, most recently used first, with the expiry of
-   * those that have one. A value has no clock, so an entry past its expiry is listed until an
+   * those that have one (and, with a `maxSize`, each entry's size and the total). A value has no clock, so an entry past its expiry is listed until an
    * operation removes it.
    */
   toJSON(): unknown {
     reroot(this)
+    const store = this.store
+    const weighted = store.weigher !== undefined
     const entries: Array<unknown> = []
-    const sentinel = this.store.sentinel
-    for (let node = sentinel.next; node !== sentinel; node = node.next) {
-      const expiresAt = this.store.heap.expiresAt(node)
-      entries.push(
-        expiresAt === Number.POSITIVE_INFINITY
-          ? { key: toJSON(node.key), value: toJSON(node.value) }
-          : { key: toJSON(node.key), value: toJSON(node.value), expiresAt }
-      )
+    for (let node = store.sentinel.next; node !== store.sentinel; node = node.next) {
+      const expiresAt = store.heap.expiresAt(node)
+      entries.push({
+        key: toJSON(node.key),
+        value: toJSON(node.value),
+        ...(weighted ? { size: node.weight } : {}),
+        ...(expiresAt === Number.POSITIVE_INFINITY ? {} : { expiresAt })
+      })
     }
     return {
       _id: "Lru",
-      capacity: this.store.capacity,
-      policy: this.store.policy === undefined ? "lru" : "w-tinylfu",
+      capacity: store.capacity,
+      ...(weighted ? { maxSize: store.maxSize, totalSize: store.weight } : {}),
+      policy: store.policy === undefined ? "lru" : "w-tinylfu",
       entries
     }
   }

@@ -138,6 +138,16 @@ export interface Memoized<Args extends ReadonlyArray<unknown>, A, E, R, Env, CE 
    * function again: true iff there was a live one.
    */
   readonly invalidate: (...args: Args) => Effect.Effect<boolean, InvalidOption | KeyError<Args> | CE, Env>
+  /**
+   * Runs the function again for these arguments and stores its result, as `LruCache.refresh` does:
+   * calls keep getting the stored result until the new one lands, in one step; a call or a refresh
+   * of the same arguments already running is joined rather than run twice. Completes once the new
+   * result is stored; fails with the function's failure (which leaves the stored result in place,
+   * unless `timeToLive` keeps failures) or with the cache's. To not wait, fork it.
+   */
+  readonly refresh: (
+    ...args: Args
+  ) => Effect.Effect<void, E | InvalidOption | KeyError<Args> | RecursiveComputation | CE, R | Env>
 }
 
 /**

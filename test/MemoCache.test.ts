@@ -6,6 +6,7 @@ import {
   Config,
   ConfigError,
   ConfigProvider,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -386,6 +387,87 @@ describe("invalidate", () => {
       })
       const { cache } = yield* MemoCache.MemoCache
       expect(yield* cache.size).toBe(1)
+    }).pipe(provideMemo)
+  )
+})
+
+describe("refresh", () => {
+  /** A function whose first run answers at once and whose later runs wait for `gate`. */
+  const gated = Effect.gen(function* () {
+    const runs = yield* Ref.make(0)
+    const started = yield* Deferred.make<void>()
+    const gate = yield* Deferred.make<void>()
+    const fn = (n: number) =>
+      Effect.flatMap(
+        Ref.updateAndGet(runs, (run) => run + 1),
+        (run) =>
+          run === 1
+            ? Effect.succeed(`${n}:${run}`)
+            : Effect.zipRight(
+                Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(gate)),
+                Effect.succeed(`${n}:${run}`)
+              )
+      )
+    return { f: cached(fn, { name: "f" }), runs: Ref.get(runs), started, gate }
+  })
+
+  it.effect("runs the function again; calls get the stored result until the new one is stored", () =>
+    Effect.gen(function* () {
+      const { f, runs, started, gate } = yield* gated
+      expect(yield* f(1)).toBe("1:1")
+      const refreshing = yield* Effect.fork(f.refresh(1))
+      yield* Deferred.await(started)
+      expect(yield* f(1)).toBe("1:1")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(refreshing)
+      expect(yield* f(1)).toBe("1:2")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("a failure leaves the stored result and fails the refresh with the function's error", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted<string, string>("f", [Effect.succeed("v"), Effect.fail("boom")])
+      const f = cached(fn)
+      expect(yield* f(1)).toBe("v")
+      expect(yield* Effect.flip(f.refresh(1))).toBe("boom")
+      expect(yield* f(1)).toBe("v")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("refreshing arguments never called stores their result", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
+      const f = cached(fn)
+      yield* f.refresh(7)
+      expect(yield* f(7)).toBe("v")
+      expect(yield* runs).toBe(1)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("a refresh joins a call of the same arguments that is running: one run for both", () =>
+    Effect.gen(function* () {
+      const { f, runs, started, gate } = yield* gated
+      yield* f(0)
+      yield* f.invalidate(0)
+      const calling = yield* Effect.fork(f(0))
+      yield* Deferred.await(started)
+      const refreshing = yield* Effect.fork(f.refresh(0))
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(calling)).toBe("0:2")
+      yield* Fiber.join(refreshing)
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("fails as a call does when the function's name is taken", () =>
+    Effect.gen(function* () {
+      const first = cached((n: number) => Effect.succeed(n), { name: "lookup" })
+      const second = cached((n: number) => Effect.succeed(-n), { name: "lookup" })
+      yield* first(1)
+      expect(yield* Effect.flip(second.refresh(1))).toMatchObject({ _tag: "InvalidOption", option: "name" })
+      expect(yield* first(1)).toBe(1)
     }).pipe(provideMemo)
   )
 })

@@ -283,6 +283,23 @@ const claim = <Args extends ReadonlyArray<unknown>, A, E, R>(
 /** What a call fails with: the function's own failures, and the cache's. */
 type CallError<E, CE> = E | InvalidOption | KeyEncodingError | RecursiveComputation | CE
 
+/**
+ * What a call or a refresh fails with, from what the cache's computation failed with: a
+ * `Transient` failure is the function's own, raised as it was; anything else is the cache's (a
+ * persistence error, a recursive call), which reaches the caller as a `set` of the result would.
+ */
+const failedWith =
+  <Args extends ReadonlyArray<unknown>, A, E, R, CE>(self: Plan<Args, A, E, R>, key: string) =>
+  (error: Transient | RecursiveComputation | CE): Effect.Effect<never, CallError<E, CE>> =>
+    error instanceof Transient
+      ? // The cause of a run of the function: its failures are `E`s.
+        Effect.failCause(error.cause as Cause.Cause<E>)
+      : Effect.fail(
+          error instanceof RecursiveComputation
+            ? new RecursiveComputation({ method: self.method, key })
+            : error
+        )
+
 const call = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   self: Plan<Args, A, E, R>,
   cache: Cache<CE>,
@@ -293,17 +310,7 @@ const call = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
   const lookup = cache.getOrCompute(key, compute(self, cache, args), computeOptions(self, cache))
-  // Not a `Transient` failure of the function: the cache's own (a persistence error, a recursive
-  // call), which reaches the caller as a `set` of the result would.
-  const failed = (error: Transient | RecursiveComputation | CE): Effect.Effect<never, CallError<E, CE>> =>
-    error instanceof Transient
-      ? // The cause of a run of the function: its failures are `E`s.
-        Effect.failCause(error.cause as Cause.Cause<E>)
-      : Effect.fail(
-          error instanceof RecursiveComputation
-            ? new RecursiveComputation({ method: self.method, key })
-            : error
-        )
+  const failed = failedWith<Args, A, E, R, CE>(self, key)
   if (self.window === undefined) {
     return Effect.matchEffect(lookup, { onFailure: failed, onSuccess: (entry) => fromEntry<A, E>(entry) })
   }
@@ -319,6 +326,21 @@ const call = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
       )
     }
   })
+}
+
+/** Runs the function again through the cache's `refresh`, sharing the single flight of calls. */
+const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
+  self: Plan<Args, A, E, R>,
+  cache: Cache<CE>,
+  key: string,
+  args: Args
+): Effect.Effect<void, CallError<E, CE>, R> => {
+  const taken = claim(self, stateOf(cache))
+  if (taken !== undefined) return Effect.fail(taken)
+  return Effect.catchAll(
+    cache.refresh(key, compute(self, cache, args), computeOptions(self, cache)),
+    failedWith<Args, A, E, R, CE>(self, key)
+  )
 }
 
 const invalidate = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
@@ -354,13 +376,19 @@ const memoized = <Args extends ReadonlyArray<unknown>, A, E, R, Env, CE>(
   // Invalid options fail every call, as they fail `make`: a typed error where the caller handles
   // the others, not a throw where the function is wrapped.
   const memoizedFn = Either.match(plan, {
-    onLeft: (error) => Object.assign(() => Effect.fail(error), { invalidate: () => Effect.fail(error) }),
+    onLeft: (error) =>
+      Object.assign(() => Effect.fail(error), {
+        invalidate: () => Effect.fail(error),
+        refresh: () => Effect.fail(error)
+      }),
     onRight: (self) =>
       Object.assign(
         (...args: Args) => withCache((cache) => keyed(self, args, (key) => call(self, cache, key, args))),
         {
           invalidate: (...args: Args) =>
-            withCache((cache) => keyed(self, args, (key) => invalidate(self, cache, key)))
+            withCache((cache) => keyed(self, args, (key) => invalidate(self, cache, key))),
+          refresh: (...args: Args) =>
+            withCache((cache) => keyed(self, args, (key) => refreshNow(self, cache, key, args)))
         }
       )
   })

@@ -52,7 +52,8 @@ const optionsPlace = (
         const memoized = MemoCache.cached(fn, { name: MEMO_NAME, timeToLive })
         return {
           cache: memo.cache,
-          call: (key) => Effect.provideService(memoized(key), MemoCache.MemoCache, memo)
+          call: (key) => Effect.provideService(memoized(key), MemoCache.MemoCache, memo),
+          refresh: (key) => Effect.provideService(memoized.refresh(key), MemoCache.MemoCache, memo)
         }
       }
     ),
@@ -182,10 +183,10 @@ export const redis: Backend = {
     return {
       cache: (settings) => RedisCache.make<any, any>(redisOptions(settings, prefix)),
       memoize: (settings, fn, timeToLive) =>
-        Effect.map(RedisCache.make<string, MemoCache.Entry>(redisOptions(settings, prefix)), (cache) => ({
-          cache,
-          call: MemoCache.cachedWith(cache, fn, { name: MEMO_NAME, timeToLive })
-        }))
+        Effect.map(RedisCache.make<string, MemoCache.Entry>(redisOptions(settings, prefix)), (cache) => {
+          const memoized = MemoCache.cachedWith(cache, fn, { name: MEMO_NAME, timeToLive })
+          return { cache, call: memoized, refresh: memoized.refresh }
+        })
     }
   })
 }

@@ -7,9 +7,15 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as MemoCache from "../../src/MemoCache.js"
 import { MEMO_NAME } from "./backends.js"
-import type { Door, Key } from "./suite.js"
+import type { AnyCache, Door, Key } from "./suite.js"
 
 const identity = (a: unknown) => a
+
+/** A refresh through the cache's own `refresh`, the door of `set` and `getOrCompute`. */
+const refreshOf =
+  (cache: AnyCache) =>
+  (key: Key, value: number, timeToLive: Duration.DurationInput | undefined, fails: boolean) =>
+    Effect.either(cache.refresh(key, fails ? Effect.fail("failed") : Effect.succeed(value), { timeToLive }))
 
 export const set: Door = {
   name: "set",
@@ -19,8 +25,8 @@ export const set: Door = {
       cache,
       storedKey: identity,
       storedValue: identity,
-      toStored: identity,
-      write: (key, value, timeToLive) => Effect.either(Effect.asVoid(cache.set(key, value, { timeToLive })))
+      write: (key, value, timeToLive) => Effect.either(Effect.asVoid(cache.set(key, value, { timeToLive }))),
+      refresh: refreshOf(cache)
     }))
 }
 
@@ -32,11 +38,11 @@ export const getOrCompute: Door = {
       cache,
       storedKey: identity,
       storedValue: identity,
-      toStored: identity,
       write: (key, value, timeToLive, fails) =>
         Effect.either(
           cache.getOrCompute(key, fails ? Effect.fail("failed") : Effect.succeed(value), { timeToLive })
-        )
+        ),
+      refresh: refreshOf(cache)
     }))
 }
 
@@ -52,7 +58,7 @@ export const cached: Door = {
         fails: false,
         timeToLive: undefined
       }
-      const { cache, call } = yield* place.memoize(
+      const { cache, call, refresh } = yield* place.memoize(
         settings,
         (_key: Key) => (next.fails ? Effect.fail("failed") : Effect.succeed(next.value)),
         (exit) =>
@@ -65,11 +71,15 @@ export const cached: Door = {
           const stored = entry as MemoCache.Entry
           return stored._tag === "Success" ? stored.value : stored
         },
-        toStored: (value: number): MemoCache.Entry => ({ _tag: "Success", value }),
         write: (key: Key, value: number, timeToLive: Duration.DurationInput | undefined, fails: boolean) =>
           Effect.suspend(() => {
             next = { value, fails, timeToLive }
             return Effect.either(call(key))
+          }),
+        refresh: (key: Key, value: number, timeToLive: Duration.DurationInput | undefined, fails: boolean) =>
+          Effect.suspend(() => {
+            next = { value, fails, timeToLive }
+            return Effect.either(refresh(key))
           })
       }
     })

@@ -55,7 +55,12 @@ export interface Place {
     fn: (key: Key) => Effect.Effect<A, string>,
     timeToLive: (exit: Exit.Exit<A, string>) => Duration.DurationInput
   ) => Effect.Effect<
-    { readonly call: (key: Key) => Effect.Effect<A, unknown>; readonly cache: AnyCache },
+    {
+      readonly call: (key: Key) => Effect.Effect<A, unknown>
+      /** The memoized function's `refresh`. */
+      readonly refresh: (key: Key) => Effect.Effect<void, unknown>
+      readonly cache: AnyCache
+    },
     unknown,
     Scope.Scope
   >
@@ -100,8 +105,6 @@ export interface Handle {
   readonly storedKey: (key: Key) => unknown
   /** The value a caller wrote, from what `cache` holds. */
   readonly storedValue: (stored: unknown) => unknown
-  /** What `cache` holds for a value a caller wrote: the inverse of `storedValue`. */
-  readonly toStored: (value: number) => unknown
   /** Writes through the door. A `"compute"` door that `fails` computes a failure. */
   readonly write: (
     key: Key,
@@ -109,6 +112,13 @@ export interface Handle {
     timeToLive: Duration.DurationInput | undefined,
     fails: boolean
   ) => Effect.Effect<Answer, unknown>
+  /** Refreshes through the door (the cache's `refresh`, or the memoized function's). */
+  readonly refresh: (
+    key: Key,
+    value: number,
+    timeToLive: Duration.DurationInput | undefined,
+    fails: boolean
+  ) => Effect.Effect<Either.Either<void, unknown>, unknown>
 }
 
 export interface Door {
@@ -342,13 +352,7 @@ const run = (door: Door, backend: Backend, scenario: Scenario, logs: Array<strin
           break
         case "refresh": {
           const key = KEYS[op.key]!
-          const answer = yield* Effect.either(
-            handle.cache.refresh(
-              stored(key),
-              op.fails ? Effect.fail("failed") : Effect.succeed(handle.toStored(index)),
-              { timeToLive: op.ttl }
-            )
-          )
+          const answer = yield* handle.refresh(key, index, op.ttl, op.fails)
           expect(answer, step).toEqual(op.fails ? Either.left("failed") : Either.right(undefined))
           const millis = M.ttlMillis(op.ttl, fallback)
           ;[, model] = M.refresh(model, key, op.fails ? Option.none() : Option.some(index), now, millis)

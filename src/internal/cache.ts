@@ -21,7 +21,7 @@ import type { Backend } from "../CachePersistence.js"
 import type { Lru, Options as LruOptions, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
-import { currentCacheName, DEFAULT_NAME, spanAttributes } from "./metrics.js"
+import { currentCacheName, DEFAULT_NAME, spanOptions } from "./metrics.js"
 import {
   decode,
   durationMillis,
@@ -421,7 +421,7 @@ const makeCache = <K, V, E, R>(
           name
         ),
         "LruCache.load",
-        { attributes: spanAttributes(name) }
+        spanOptions(name)
       )
       yield* Ref.set(
         state,

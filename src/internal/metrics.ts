@@ -110,8 +110,15 @@ export const make = (name: string): Hooks => {
 /** @internal */
 export type CacheMetrics = Hooks
 
-/** The attributes of a cache's spans: its name, never a key or a value. */
-export const spanAttributes = (name: string) => ({ "cache.name": name })
+/**
+ * The options of a cache's spans: its name as an attribute (never a key or a value), with `more`;
+ * and no captured stack, which costs a stack trace per span and would only name this library's own
+ * line that made the span.
+ */
+export const spanOptions = (name: string, more?: Record<string, string>) => ({
+  attributes: { "cache.name": name, ...more },
+  captureStackTrace: false
+})
 
 /** The name of a cache when its options give none. */
 export const DEFAULT_NAME = "default"
@@ -149,7 +156,7 @@ export const observeWrite = (name: string) => {
         )
       }),
       span,
-      { attributes: spanAttributes(name) }
+      spanOptions(name)
     )
 }
 

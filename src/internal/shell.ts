@@ -350,9 +350,7 @@ export abstract class Shell<SK, SV, K, V> {
             }
             case "Start": {
               const deferred = found.deferred
-              const traced = Effect.withSpan(this.timed(compute), method, {
-                attributes: metrics.spanAttributes(this.name)
-              })
+              const traced = Effect.withSpan(this.timed(compute), method, metrics.spanOptions(this.name))
               const run = Effect.uninterruptibleMask((restoreRun) =>
                 Effect.flatMap(Effect.exit(restoreRun(traced)), (exit) => settle(exit, deferred))
               )

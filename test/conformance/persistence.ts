@@ -206,10 +206,6 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
           Effect.gen(function* () {
             // A user's backend around this one that drops some loaded entries (say, of an old
             // schema) may copy the opened backend, derive from it, proxy it, or change it in place.
-            const place = yield* backend.place
-            yield* session(place<string, number>(), (cache) =>
-              Effect.forEach(["a", "b", "old:c", "d"], (key, i) => cache.set(key, i), { discard: true })
-            )
             const current = (entry: CachePersistence.PersistedEntry<string, number>) =>
               !entry.key.startsWith("old:")
             const wrappers: ReadonlyArray<
@@ -229,6 +225,11 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
               (opened) => Object.assign(opened, { loaded: opened.loaded.filter(current) })
             ]
             for (const wrap of wrappers) {
+              // A place each: closing a cache writes what it holds, without the dropped entries.
+              const place = yield* backend.place
+              yield* session(place<string, number>(), (cache) =>
+                Effect.forEach(["a", "b", "old:c", "d"], (key, i) => cache.set(key, i), { discard: true })
+              )
               const inner = place<string, number>()
               const wrapper: CachePersistence.Persistence<string, number, PersistenceError, never> = {
                 ...inner,

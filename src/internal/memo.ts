@@ -337,9 +337,23 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
 ): Effect.Effect<void, CallError<E, CE>, R> => {
   const taken = claim(self, stateOf(cache))
   if (taken !== undefined) return Effect.fail(taken)
-  return Effect.catchAll(
-    cache.refresh(key, compute(self, cache, args), computeOptions(self, cache)),
-    failedWith<Args, A, E, R, CE>(self, key)
+  // A failure that `timeToLive` keeps is a success of the computation (an entry to store): the
+  // refresh fails with it as a call would, whether it ran the function (what it ran tells) or
+  // joined a run (the cache's `refresh` gives no value: what that run stored tells).
+  let ran: MemoCache.Entry | undefined
+  const run = Effect.tap(compute(self, cache, args), (entry) => {
+    ran = entry
+  })
+  return Effect.flatMap(
+    Effect.catchAll(
+      cache.refresh(key, run, computeOptions(self, cache)),
+      failedWith<Args, A, E, R, CE>(self, key)
+    ),
+    () =>
+      Effect.flatMap(
+        ran === undefined ? Effect.map(cache.peek(key), Option.getOrUndefined) : Effect.succeed(ran),
+        (entry) => (entry?._tag === "Failure" ? Effect.fail(entry.error as E) : Effect.void)
+      )
   )
 }
 

@@ -1149,4 +1149,48 @@ describe("Lru restored from its persisted form", () => {
       { numRuns: RUNS }
     )
   })
+
+  it("once restored, follows the model in every version and every branch, with or without maxSize", () => {
+    // Restored entries are made as a load makes them (with and without an expiry), then changed:
+    // every version of what follows, branches from old versions included, answers as the model.
+    const entry = fc.record({
+      key: keyArb,
+      expiresAt: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 990, max: 1_030 }))
+    })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.option(maxSizeArb, { nil: undefined }),
+        fc.array(entry, { maxLength: 20 }),
+        fc.array(opArb, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ version: fc.nat(), branch: fc.array(opArb, { maxLength: 8 }) }), {
+          maxLength: 10
+        }),
+        (capacity, maxSize, entries, ops, revisits) => {
+          const now = 1_000
+          const options = maxSize === undefined ? undefined : { maxSize, sizeOf }
+          let value = 0
+          const loaded = entries.map((e) => ({ key: makeKey(e.key), value: value++, expiresAt: e.expiresAt }))
+          // A load places each entry as a set at its expiry would, at the time of the load.
+          let model = M.empty<unknown, number>(capacity, options)
+          for (const e of loaded) model = M.setExpiresAt(model, e.key, e.value, now, e.expiresAt)[1]
+          let state: State = { lru: internal.restore(capacity, loaded, now, options), model, now }
+          expect(observe(state.lru, now)).toEqual(observeModel(model, now))
+          const versions: Array<State & { readonly seen: ReturnType<typeof observe> }> = []
+          for (const op of ops) {
+            state = step(state, op, value++, false)
+            versions.push({ ...state, seen: observe(state.lru, state.now) })
+          }
+          for (const revisit of revisits) {
+            const version = versions[revisit.version % versions.length]!
+            let branch: State = version
+            for (const op of revisit.branch) branch = step(branch, op, value++)
+            expect(observe(version.lru, version.now)).toEqual(version.seen)
+          }
+          for (const version of versions) expect(observe(version.lru, version.now)).toEqual(version.seen)
+        }
+      ),
+      { numRuns: RUNS / 4 }
+    )
+  })
 })

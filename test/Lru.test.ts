@@ -562,6 +562,16 @@ describe("Lru", () => {
       expect(Lru.removeExpired(sample(), 15)[0]).toEqual([{ key: "a", value: 1, cause: "expired" }])
     })
 
+    it("a key that is itself an Lru is set by the data-last form, as its types say", () => {
+      // Three arguments are the data-last form only: the data-first one takes four or five.
+      const key = Lru.empty<string, number>(1)
+      const [removed, lru] = Lru.empty<Lru.Lru<string, number>, number>(2).pipe(Lru.set(key, 1, 0))
+      expect(removed).toEqual([])
+      expect(show(Lru.peek(lru, key, 0))).toEqual({ some: 1 })
+      const [, expiring] = lru.pipe(Lru.set(key, 2, 0, "10 millis"))
+      expect(millis(Lru.remainingTtl(expiring, key, 0))).toEqual({ some: 10 })
+    })
+
     it("pipe chains data-last operations", () => {
       const [removed, lru] = Lru.empty<string, number>(2).pipe(
         Lru.set("a", 1, 0),

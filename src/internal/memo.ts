@@ -335,7 +335,8 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   key: string,
   args: Args
 ): Effect.Effect<void, CallError<E, CE>, R> => {
-  const taken = claim(self, stateOf(cache))
+  const state = stateOf(cache)
+  const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
   // A failure that `timeToLive` keeps is a success of the computation (an entry to store): the
   // refresh fails with it as a call would, whether it ran the function (what it ran tells) or
@@ -344,7 +345,7 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   const run = Effect.tap(compute(self, cache, args), (entry) => {
     ran = entry
   })
-  return Effect.flatMap(
+  const refreshed = Effect.flatMap(
     Effect.catchAll(
       cache.refresh(key, run, computeOptions(self, cache)),
       failedWith<Args, A, E, R, CE>(self, key)
@@ -354,6 +355,22 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
         ran === undefined ? Effect.map(cache.peek(key), Option.getOrUndefined) : Effect.succeed(ran),
         (entry) => (entry?._tag === "Failure" ? Effect.fail(entry.error as E) : Effect.void)
       )
+  )
+  // Counted as the key's background refresh while it runs: a stale call meanwhile gets the stale
+  // result and starts no second run of the function.
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      if (state.refreshing.has(key)) return false
+      state.refreshing.add(key)
+      return true
+    }),
+    () => refreshed,
+    (marked) =>
+      marked
+        ? Effect.sync(() => {
+            state.refreshing.delete(key)
+          })
+        : Effect.void
   )
 }
 

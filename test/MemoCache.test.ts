@@ -537,22 +537,24 @@ describe("staleWhileRevalidate", () => {
     }).pipe(provideMemo)
   )
 
-  it.effect("a stale call while a refresh of its arguments runs gets the stale result and starts no run", () =>
-    Effect.gen(function* () {
-      const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
-      const f = cached(fn, options)
-      expect(yield* firstCall(f(1))).toBe("v1")
-      yield* TestClock.adjust("10 seconds")
-      const refreshing = yield* Effect.fork(f.refresh(1))
-      yield* settle
-      expect(yield* f(1)).toBe("v1")
-      yield* settle
-      expect(yield* runs).toBe(2)
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.join(refreshing)
-      expect(yield* f(1)).toBe("v2")
-      expect(yield* runs).toBe(2)
-    }).pipe(provideMemo)
+  it.effect(
+    "a stale call while a refresh of its arguments runs gets the stale result and starts no run",
+    () =>
+      Effect.gen(function* () {
+        const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
+        const f = cached(fn, options)
+        expect(yield* firstCall(f(1))).toBe("v1")
+        yield* TestClock.adjust("10 seconds")
+        const refreshing = yield* Effect.fork(f.refresh(1))
+        yield* settle
+        expect(yield* f(1)).toBe("v1")
+        yield* settle
+        expect(yield* runs).toBe(2)
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(refreshing)
+        expect(yield* f(1)).toBe("v2")
+        expect(yield* runs).toBe(2)
+      }).pipe(provideMemo)
   )
 
   it.effect("keeps the stale result after a failed refresh until the window ends", () =>

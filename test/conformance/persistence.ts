@@ -205,7 +205,8 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
         () =>
           Effect.gen(function* () {
             // A user's backend around this one that drops some loaded entries (say, of an old
-            // schema) may copy the opened backend, derive from it, proxy it, or change it in place.
+            // schema) may copy the opened backend, derive from it, proxy it, or change it or its
+            // loaded entries in place.
             const current = (entry: CachePersistence.PersistedEntry<string, number>) =>
               !entry.key.startsWith("old:")
             const wrappers: ReadonlyArray<
@@ -222,7 +223,13 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
                       ? target.loaded.filter(current)
                       : Reflect.get(target, property, receiver)
                 }),
-              (opened) => Object.assign(opened, { loaded: opened.loaded.filter(current) })
+              (opened) => Object.assign(opened, { loaded: opened.loaded.filter(current) }),
+              (opened) => {
+                // In place, in the array it was given (typed readonly, but JavaScript lets it).
+                const loaded = opened.loaded as Array<CachePersistence.PersistedEntry<string, number>>
+                for (let i = loaded.length - 1; i >= 0; i--) if (!current(loaded[i]!)) loaded.splice(i, 1)
+                return opened
+              }
             ]
             for (const wrap of wrappers) {
               // A place each: closing a cache writes what it holds, without the dropped entries.

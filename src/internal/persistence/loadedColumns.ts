@@ -22,13 +22,13 @@ export interface LoadedColumns<K, V> {
 }
 
 /**
- * The columns of each backend `withColumns` made, with the getter of its `loaded`: kept by the
+ * What each backend `withColumns` made loaded, with the getter of its `loaded`: kept by the
  * identity of the backend (a wrapper that derives from it, proxies it or copies it is another
  * object, read through its `loaded`), and used only while that getter is still its `loaded`.
  */
 const registry = new WeakMap<
   object,
-  { readonly columns: LoadedColumns<unknown, unknown>; readonly get: () => unknown }
+  { readonly columns: () => LoadedColumns<unknown, unknown>; readonly get: () => unknown }
 >()
 
 /** The columns of `entries`, for a backend that gives entries only. */
@@ -77,7 +77,9 @@ export const withColumns = <K, V, E>(
     enumerable: true,
     configurable: true
   }) as Backend<K, V, E>
-  registry.set(out, { columns, get })
+  // Once `loaded` is made, something may have changed it or its entries in place (JavaScript lets
+  // a wrapper, whatever the types say): what it holds then is what was loaded.
+  registry.set(out, { columns: () => (loaded === undefined ? columns : fromEntries(loaded)), get })
   return out
 }
 
@@ -90,6 +92,6 @@ export const columnsOf = <K, V, E>(backend: Backend<K, V, E>): LoadedColumns<K, 
   const registered = registry.get(backend)
   return registered !== undefined &&
     Object.getOwnPropertyDescriptor(backend, "loaded")?.get === registered.get
-    ? (registered.columns as LoadedColumns<K, V>)
+    ? (registered.columns() as LoadedColumns<K, V>)
     : fromEntries(backend.loaded)
 }

@@ -352,7 +352,10 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
     ),
     () =>
       Effect.flatMap(
-        ran === undefined ? Effect.map(cache.peek(key), Option.getOrUndefined) : Effect.succeed(ran),
+        ran === undefined
+          ? // A read that fails (Redis unreachable, say) leaves the refresh as it ended: a success.
+            Effect.orElseSucceed(Effect.map(cache.peek(key), Option.getOrUndefined), () => undefined)
+          : Effect.succeed(ran),
         (entry) => (entry?._tag === "Failure" ? Effect.fail(entry.error as E) : Effect.void)
       )
   )

@@ -191,8 +191,10 @@ export const set: {
   timeToLive?: Duration.DurationInput
 ) => {
   // `dual` with a predicate passes `arguments` on through `apply`: measured, a tenth of a set's
-  // time on the pure Lru, so the two forms are told apart here.
-  return internal.isLru(first)
+  // time on the pure Lru, so the two forms are told apart here. A call whose fourth argument is not
+  // a number (none, or a time to live such as "1 hour") is data-last even when the key is itself an
+  // `Lru`, as the overloads resolve it; `set(lru, key, value, 5)` is data-first for both.
+  return internal.isLru(first) && typeof now === "number"
     ? internal.set(first, key as K, value as V, now as number, timeToLive)
     : (self: Lru<K, V>) =>
         internal.set(self, first as K, key as V, value as number, now as Duration.DurationInput | undefined)

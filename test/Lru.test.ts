@@ -562,6 +562,16 @@ describe("Lru", () => {
       expect(Lru.removeExpired(sample(), 15)[0]).toEqual([{ key: "a", value: 1, cause: "expired" }])
     })
 
+    it("a key that is itself an Lru is set by the data-last form, as its types say", () => {
+      // Three arguments are the data-last form only: the data-first one takes four or five.
+      const key = Lru.empty<string, number>(1)
+      const [removed, lru] = Lru.empty<Lru.Lru<string, number>, number>(2).pipe(Lru.set(key, 1, 0))
+      expect(removed).toEqual([])
+      expect(show(Lru.peek(lru, key, 0))).toEqual({ some: 1 })
+      const [, expiring] = lru.pipe(Lru.set(key, 2, 0, "10 millis"))
+      expect(millis(Lru.remainingTtl(expiring, key, 0))).toEqual({ some: 10 })
+    })
+
     it("pipe chains data-last operations", () => {
       const [removed, lru] = Lru.empty<string, number>(2).pipe(
         Lru.set("a", 1, 0),
@@ -1147,6 +1157,50 @@ describe("Lru restored from its persisted form", () => {
         expect(Lru.entries(restored, now)).toEqual(model.map((m) => [m.key, m.value]).reverse())
       }),
       { numRuns: RUNS }
+    )
+  })
+
+  it("once restored, follows the model in every version and every branch, with or without maxSize", () => {
+    // Restored entries are made as a load makes them (with and without an expiry), then changed:
+    // every version of what follows, branches from old versions included, answers as the model.
+    const entry = fc.record({
+      key: keyArb,
+      expiresAt: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 990, max: 1_030 }))
+    })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.option(maxSizeArb, { nil: undefined }),
+        fc.array(entry, { maxLength: 20 }),
+        fc.array(opArb, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ version: fc.nat(), branch: fc.array(opArb, { maxLength: 8 }) }), {
+          maxLength: 10
+        }),
+        (capacity, maxSize, entries, ops, revisits) => {
+          const now = 1_000
+          const options = maxSize === undefined ? undefined : { maxSize, sizeOf }
+          let value = 0
+          const loaded = entries.map((e) => ({ key: makeKey(e.key), value: value++, expiresAt: e.expiresAt }))
+          // A load places each entry as a set at its expiry would, at the time of the load.
+          let model = M.empty<unknown, number>(capacity, options)
+          for (const e of loaded) model = M.setExpiresAt(model, e.key, e.value, now, e.expiresAt)[1]
+          let state: State = { lru: internal.restore(capacity, loaded, now, options), model, now }
+          expect(observe(state.lru, now)).toEqual(observeModel(model, now))
+          const versions: Array<State & { readonly seen: ReturnType<typeof observe> }> = []
+          for (const op of ops) {
+            state = step(state, op, value++, false)
+            versions.push({ ...state, seen: observe(state.lru, state.now) })
+          }
+          for (const revisit of revisits) {
+            const version = versions[revisit.version % versions.length]!
+            let branch: State = version
+            for (const op of revisit.branch) branch = step(branch, op, value++)
+            expect(observe(version.lru, version.now)).toEqual(version.seen)
+          }
+          for (const version of versions) expect(observe(version.lru, version.now)).toEqual(version.seen)
+        }
+      ),
+      { numRuns: RUNS / 4 }
     )
   })
 })

@@ -436,6 +436,36 @@ describe("refresh", () => {
     }).pipe(provideMemo)
   )
 
+  it.effect("a failure that timeToLive keeps is stored and fails the refresh, as it fails a call", () =>
+    Effect.gen(function* () {
+      const { fn, runs } = yield* counted<string, string>("f", [Effect.succeed("v"), Effect.fail("boom")])
+      const f = cached(fn, { timeToLive: (exit) => (Exit.isFailure(exit) ? "1 minute" : "1 hour") })
+      expect(yield* f(1)).toBe("v")
+      expect(yield* Effect.flip(f.refresh(1))).toBe("boom")
+      expect(yield* Effect.flip(f(1))).toBe("boom")
+      expect(yield* runs).toBe(2)
+    }).pipe(provideMemo)
+  )
+
+  it.effect("a refresh that joins a call whose kept failure lands fails with it, as the call does", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const fn = (_n: number) =>
+        Effect.zipRight(
+          Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(gate)),
+          Effect.fail("boom")
+        )
+      const f = cached(fn, { name: "f", timeToLive: () => "1 minute" })
+      const calling = yield* Effect.fork(f(0))
+      yield* Deferred.await(started)
+      const refreshing = yield* Effect.fork(f.refresh(0))
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Effect.flip(Fiber.join(calling))).toBe("boom")
+      expect(yield* Effect.flip(Fiber.join(refreshing))).toBe("boom")
+    }).pipe(provideMemo)
+  )
+
   it.effect("refreshing arguments never called stores their result", () =>
     Effect.gen(function* () {
       const { fn, runs } = yield* counted("f", [Effect.succeed("v")])
@@ -505,6 +535,26 @@ describe("staleWhileRevalidate", () => {
       expect(yield* f(1)).toBe("v2")
       expect(yield* runs).toBe(2)
     }).pipe(provideMemo)
+  )
+
+  it.effect(
+    "a stale call while a refresh of its arguments runs gets the stale result and starts no run",
+    () =>
+      Effect.gen(function* () {
+        const { fn, runs } = yield* counted("f", [Effect.succeed("v1"), Effect.succeed("v2")], "1 second")
+        const f = cached(fn, options)
+        expect(yield* firstCall(f(1))).toBe("v1")
+        yield* TestClock.adjust("10 seconds")
+        const refreshing = yield* Effect.fork(f.refresh(1))
+        yield* settle
+        expect(yield* f(1)).toBe("v1")
+        yield* settle
+        expect(yield* runs).toBe(2)
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(refreshing)
+        expect(yield* f(1)).toBe("v2")
+        expect(yield* runs).toBe(2)
+      }).pipe(provideMemo)
   )
 
   it.effect("keeps the stale result after a failed refresh until the window ends", () =>

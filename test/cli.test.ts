@@ -181,6 +181,39 @@ describe("effect-lru-cache command", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped(
+    "a delete-many record with no key is listed at its offset, and the records after it at theirs",
+    () =>
+      Effect.gen(function* () {
+        // The format allows it (the library never writes one): a file another writer or a tool made.
+        const fs = yield* FileSystem.FileSystem
+        const directory = yield* tempDirectory
+        const path = `${directory}/cache.bin`
+        const header = journal.encodeHeader(journal.JOURNAL_MAGIC, 0)
+        const set = journal.encodeSet(encoded("a"), encoded(1), Number.POSITIVE_INFINITY)
+        const empty = journal.encodeDeleteMany([])
+        const after = journal.encodeSet(encoded("b"), encoded(2), Number.POSITIVE_INFINITY)
+        const bytes = new Uint8Array(header.length + set.length + empty.length + after.length)
+        let at = 0
+        for (const part of [header, set, empty, after]) {
+          bytes.set(part, at)
+          at += part.length
+        }
+        yield* fs.writeFile(`${path}.journal`, bytes)
+        const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+        expect(Exit.isSuccess(inspected.exit), failureMessage(inspected.exit)).toBe(true)
+        expect(inspected.text).toContain("3 records (2 set, 0 delete, 1 delete-many, 0 clear)")
+        const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        expect(clean.text).toContain("ok: 3 records")
+        // A byte flipped in the set after it is reported at that set: record 2, at its own offset.
+        const last = header.length + set.length + empty.length
+        bytes[last + 12] ^= 0x01
+        yield* fs.writeFile(`${path}.journal`, bytes)
+        const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        expect(damaged.text).toContain(`${path}.journal: byte offset ${last}, record 2: checksum mismatch`)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("compact leaves one snapshot that loads the same entries", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

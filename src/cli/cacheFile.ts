@@ -96,9 +96,11 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
       records.push({ kind: "delete", index: records.length, offset, key })
     },
     deleteMany: (keys) => {
-      // Keys are listed in the record in order; the record ends with its last key.
-      const offset = start(endOf(keys[keys.length - 1]!), journal.encodeDeleteMany(keys).length)
-      previousEnd = offset + journal.encodeDeleteMany(keys).length
+      // Keys are listed in the record in order; the record ends with its last key. One with no
+      // key (valid, though the library never writes one) starts where the previous record ended.
+      const length = journal.encodeDeleteMany(keys).length
+      const offset = keys.length === 0 ? previousEnd : start(endOf(keys[keys.length - 1]!), length)
+      previousEnd = offset + length
       records.push({ kind: "delete-many", index: records.length, offset, keys })
     },
     clear: () => {

@@ -335,11 +335,45 @@ const refreshNow = <Args extends ReadonlyArray<unknown>, A, E, R, CE>(
   key: string,
   args: Args
 ): Effect.Effect<void, CallError<E, CE>, R> => {
-  const taken = claim(self, stateOf(cache))
+  const state = stateOf(cache)
+  const taken = claim(self, state)
   if (taken !== undefined) return Effect.fail(taken)
-  return Effect.catchAll(
-    cache.refresh(key, compute(self, cache, args), computeOptions(self, cache)),
-    failedWith<Args, A, E, R, CE>(self, key)
+  // A failure that `timeToLive` keeps is a success of the computation (an entry to store): the
+  // refresh fails with it as a call would, whether it ran the function (what it ran tells) or
+  // joined a run (the cache's `refresh` gives no value: what that run stored tells).
+  let ran: MemoCache.Entry | undefined
+  const run = Effect.tap(compute(self, cache, args), (entry) => {
+    ran = entry
+  })
+  const refreshed = Effect.flatMap(
+    Effect.catchAll(
+      cache.refresh(key, run, computeOptions(self, cache)),
+      failedWith<Args, A, E, R, CE>(self, key)
+    ),
+    () =>
+      Effect.flatMap(
+        ran === undefined
+          ? // A read that fails (Redis unreachable, say) leaves the refresh as it ended: a success.
+            Effect.orElseSucceed(Effect.map(cache.peek(key), Option.getOrUndefined), () => undefined)
+          : Effect.succeed(ran),
+        (entry) => (entry?._tag === "Failure" ? Effect.fail(entry.error as E) : Effect.void)
+      )
+  )
+  // Counted as the key's background refresh while it runs: a stale call meanwhile gets the stale
+  // result and starts no second run of the function.
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      if (state.refreshing.has(key)) return false
+      state.refreshing.add(key)
+      return true
+    }),
+    () => refreshed,
+    (marked) =>
+      marked
+        ? Effect.sync(() => {
+            state.refreshing.delete(key)
+          })
+        : Effect.void
   )
 }
 

@@ -200,6 +200,54 @@ export const persistenceConformance = (backends: ReadonlyArray<Backend>): void =
           })
       )
 
+      it.scoped(
+        "a wrapper that changes what the backend loaded restores what it passes on, however it wraps",
+        () =>
+          Effect.gen(function* () {
+            // A user's backend around this one that drops some loaded entries (say, of an old
+            // schema) may copy the opened backend, derive from it, proxy it, or change it or its
+            // loaded entries in place.
+            const current = (entry: CachePersistence.PersistedEntry<string, number>) =>
+              !entry.key.startsWith("old:")
+            const wrappers: ReadonlyArray<
+              (
+                opened: CachePersistence.Backend<string, number, PersistenceError>
+              ) => CachePersistence.Backend<string, number, PersistenceError>
+            > = [
+              (opened) => ({ ...opened, loaded: opened.loaded.filter(current) }),
+              (opened) => Object.assign(Object.create(opened), { loaded: opened.loaded.filter(current) }),
+              (opened) =>
+                new Proxy(opened, {
+                  get: (target, property, receiver) =>
+                    property === "loaded"
+                      ? target.loaded.filter(current)
+                      : Reflect.get(target, property, receiver)
+                }),
+              (opened) => Object.assign(opened, { loaded: opened.loaded.filter(current) }),
+              (opened) => {
+                // In place, in the array it was given (typed readonly, but JavaScript lets it).
+                const loaded = opened.loaded as Array<CachePersistence.PersistedEntry<string, number>>
+                for (let i = loaded.length - 1; i >= 0; i--) if (!current(loaded[i]!)) loaded.splice(i, 1)
+                return opened
+              }
+            ]
+            for (const wrap of wrappers) {
+              // A place each: closing a cache writes what it holds, without the dropped entries.
+              const place = yield* backend.place
+              yield* session(place<string, number>(), (cache) =>
+                Effect.forEach(["a", "b", "old:c", "d"], (key, i) => cache.set(key, i), { discard: true })
+              )
+              const inner = place<string, number>()
+              const wrapper: CachePersistence.Persistence<string, number, PersistenceError, never> = {
+                ...inner,
+                open: (context) => Effect.map(inner.open(context), wrap)
+              }
+              const keys = yield* session(wrapper, (cache) => cache.keys)
+              expect(keys, String(wrap)).toEqual(["d", "b", "a"])
+            }
+          })
+      )
+
       it.scoped("a smaller capacity keeps the most recently used entries", () =>
         Effect.gen(function* () {
           const place = yield* backend.place

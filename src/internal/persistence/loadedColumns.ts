@@ -21,7 +21,15 @@ export interface LoadedColumns<K, V> {
   readonly length: number
 }
 
-const ColumnsId: unique symbol = Symbol.for("effect-lru-cache/LoadedColumns")
+/**
+ * What each backend `withColumns` made loaded, with the getter of its `loaded`: kept by the
+ * identity of the backend (a wrapper that derives from it, proxies it or copies it is another
+ * object, read through its `loaded`), and used only while that getter is still its `loaded`.
+ */
+const registry = new WeakMap<
+  object,
+  { readonly columns: () => LoadedColumns<unknown, unknown>; readonly get: () => unknown }
+>()
 
 /** The columns of `entries`, for a backend that gives entries only. */
 export const fromEntries = <K, V>(
@@ -58,13 +66,21 @@ export const withColumns = <K, V, E>(
   columns: LoadedColumns<K, V>
 ): Backend<K, V, E> => {
   let loaded: ReadonlyArray<PersistedEntry<K, V>> | undefined
-  return Object.defineProperties(
-    { ...backend },
-    {
-      loaded: { get: () => (loaded ??= toEntries(columns)), enumerable: true },
-      [ColumnsId]: { value: columns }
-    }
-  ) as Backend<K, V, E>
+  const get = () => (loaded ??= toEntries(columns))
+  const out = Object.defineProperty({ ...backend }, "loaded", {
+    get,
+    // A plain field before, which a wrapper may assign, on this object or one derived from it: the
+    // assignment makes it a field of the object assigned, as it would have.
+    set(this: object, value: ReadonlyArray<PersistedEntry<K, V>>) {
+      Object.defineProperty(this, "loaded", { value, writable: true, enumerable: true, configurable: true })
+    },
+    enumerable: true,
+    configurable: true
+  }) as Backend<K, V, E>
+  // Once `loaded` is made, something may have changed it or its entries in place (JavaScript lets
+  // a wrapper, whatever the types say): what it holds then is what was loaded.
+  registry.set(out, { columns: () => (loaded === undefined ? columns : fromEntries(loaded)), get })
+  return out
 }
 
 /**
@@ -72,5 +88,10 @@ export const withColumns = <K, V, E>(
  *
  * @internal
  */
-export const columnsOf = <K, V, E>(backend: Backend<K, V, E>): LoadedColumns<K, V> =>
-  (backend as { readonly [ColumnsId]?: LoadedColumns<K, V> })[ColumnsId] ?? fromEntries(backend.loaded)
+export const columnsOf = <K, V, E>(backend: Backend<K, V, E>): LoadedColumns<K, V> => {
+  const registered = registry.get(backend)
+  return registered !== undefined &&
+    Object.getOwnPropertyDescriptor(backend, "loaded")?.get === registered.get
+    ? (registered.columns() as LoadedColumns<K, V>)
+    : fromEntries(backend.loaded)
+}

@@ -214,6 +214,35 @@ describe("effect-lru-cache command", () => {
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped(
+    "verify reports a record whose damaged length the checksum repaired, which a load moves aside",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const directory = yield* tempDirectory
+        const path = `${directory}/cache.bin`
+        yield* Effect.scoped(
+          Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+            copyOpenCache(`${directory}/open.bin`, path)
+          )
+        )
+        const second =
+          journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+          journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+        const bytes = yield* bytesOf(`${path}.journal`)
+        // The length field's low byte: the record's true end is still found by its checksum.
+        bytes[second] ^= 0x40
+        yield* fs.writeFile(`${path}.journal`, bytes)
+        const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        expect(Exit.isFailure(verified.exit), verified.text).toBe(true)
+        expect(verified.text).toContain(
+          `${path}.journal: byte offset ${second}, record 1: its length field is damaged; its checksum gives its true end`
+        )
+        const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+        expect(inspected.text).toContain("1 record's length repaired by its checksum; run verify")
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("compact leaves one snapshot that loads the same entries", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -49,6 +49,18 @@ export interface Part {
   readonly records: ReadonlyArray<RecordInfo>
   /** What is wrong with the file, if anything: where reading it stopped early, and why. */
   readonly damage: Damage | undefined
+  /**
+   * Records whose damaged length field their checksum repaired: read in full, but damage all the
+   * same, which a cache opening the file (unless it is a stale journal) moves aside as evidence.
+   */
+  readonly repairs: ReadonlyArray<Repair>
+}
+
+/** A record whose length field was damaged, and repaired from its checksum. */
+export interface Repair {
+  readonly offset: number
+  readonly index: number
+  readonly movedAside: boolean
 }
 
 /**
@@ -110,7 +122,12 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
     }
   })
   const stale = result.generation !== undefined && result.generation < base
-  return { path, bytes, result, records, damage: damageOf(bytes, magic, result, stale) }
+  const repairs = result.repairedAt.map((offset) => ({
+    offset,
+    index: records.findIndex((record) => record.offset === offset),
+    movedAside: !stale
+  }))
+  return { path, bytes, result, records, damage: damageOf(bytes, magic, result, stale), repairs }
 }
 
 const damageOf = (

@@ -24,14 +24,17 @@ const describePart = (part: Part, what: "snapshot" | "journal", applies: boolean
       ? count(counts.set, "entry", "entries")
       : `${count(records.length, "record")} (${counts.set} set, ${counts.delete} delete, ${counts["delete-many"]} delete-many, ${counts.clear} clear)`
   const generation = result.generation === undefined ? "no valid header" : `generation ${result.generation}`
+  const repaired = part.repairs.length
   const state =
     damage !== undefined
       ? `DAMAGED at byte ${damage.offset} (record ${damage.index}): ${damage.description}; run verify`
-      : applies
-        ? what === "snapshot"
-          ? "complete"
-          : "applies on load"
-        : "stale (older than the snapshot): ignored on load"
+      : repaired > 0
+        ? `DAMAGED: ${repaired === 1 ? "1 record's length repaired by its checksum" : `${repaired} records' lengths repaired by their checksums`}; run verify`
+        : applies
+          ? what === "snapshot"
+            ? "complete"
+            : "applies on load"
+          : "stale (older than the snapshot): ignored on load"
   return `${part.bytes.length} bytes, ${generation}, ${kinds}, ${state}`
 }
 

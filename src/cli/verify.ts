@@ -29,6 +29,14 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
       `${part.path}: byte offset ${damage.offset}, record ${damage.index}: ${damage.description} (${consequence})`
     )
   }
+  for (const repair of part.repairs) {
+    const consequence = repair.movedAside
+      ? "a cache opening it keeps every record and moves the file aside"
+      : "the journal is stale and ignored on load"
+    problems.push(
+      `${part.path}: byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end (${consequence})`
+    )
+  }
   if (codec === "raw") return problems
   for (const record of part.records) {
     if (record.kind === "clear") continue

@@ -267,6 +267,8 @@ export interface ScanResult {
   readonly records: number
   /** Records visited whose length field was damaged, and restored from their checksum. */
   readonly repaired: number
+  /** Where each of those records starts, in the order read. */
+  readonly repairedAt: ReadonlyArray<number>
   /** Valid records found after the point where reading stopped, and not visited. */
   readonly lostAfter: number
 }
@@ -362,14 +364,22 @@ export const scan = (
 ): ScanResult => {
   const length = bytes.length
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let repaired = 0
+  const repairedAt: Array<number> = []
   const result = (
     generation: number | undefined,
     stop: Stop,
     validLength: number,
     records: number,
     lostAfter = 0
-  ): ScanResult => ({ generation, stop, validLength, records, repaired, lostAfter })
+  ): ScanResult => ({
+    generation,
+    stop,
+    validLength,
+    records,
+    repaired: repairedAt.length,
+    repairedAt,
+    lostAfter
+  })
   if (length < MAGIC_LENGTH + FRAME + 10) {
     return result(undefined, isPrefixOfHeader(bytes, magic) ? "torn" : "corrupt", 0, 0)
   }
@@ -406,7 +416,7 @@ export const scan = (
     ) {
       next = repairedEnd(bytes, view, offset)
       if (next < 0) return damaged("torn")
-      repaired++
+      repairedAt.push(offset)
     }
     const bodyLength = next - body
     switch (bytes[body]) {

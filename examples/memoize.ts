@@ -1,7 +1,7 @@
 /**
  * Memoizing a slow effectful function with `cached`: the first call pays for the work, the second
  * is answered from the cache; argument objects with their properties in another order give the same
- * key.
+ * key; a refresh runs the work again while calls keep getting the stored result.
  *
  *   npx tsx examples/memoize.ts
  */
@@ -38,6 +38,11 @@ const program = Effect.gen(function* () {
   yield* timed("second call (from the cache)", forecast({ city: "Lyon", units: "metric" }))
   yield* timed("same query, properties reordered", forecast({ units: "metric", city: "Lyon" }))
   yield* timed("another query (runs fetchForecast)", forecast({ city: "Oslo", units: "metric" }))
+
+  // A refresh in the background: calls meanwhile get the stored forecast at once.
+  const refreshing = yield* Effect.fork(forecast.refresh({ city: "Lyon", units: "metric" }))
+  yield* timed("during a refresh (the stored result)", forecast({ city: "Lyon", units: "metric" }))
+  yield* timed("the refresh landing (waits for it)", Effect.as(refreshing.await, "refreshed"))
 
   yield* Console.log("\nKeys are canonical, whatever the property order:")
   const a = MemoCache.key("fetchForecast", [{ city: "Lyon", units: "metric" }])

@@ -243,6 +243,29 @@ describe("effect-lru-cache command", () => {
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("verify numbers a snapshot's repaired end record as the record after the last entry", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const bytes = yield* bytesOf(path)
+      // The end record (8 bytes of frame, 5 of body) closes the snapshot of "alpha" and "beta".
+      const end = bytes.length - 13
+      bytes[end] ^= 0x40
+      yield* fs.writeFile(path, bytes)
+      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isFailure(verified.exit), verified.text).toBe(true)
+      expect(verified.text).toContain(
+        `${path}: byte offset ${end}, record 2: its length field is damaged; its checksum gives its true end`
+      )
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("compact leaves one snapshot that loads the same entries", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -122,9 +122,11 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
     }
   })
   const stale = result.generation !== undefined && result.generation < base
+  // Numbered as records are everywhere else: by how many come before it. A snapshot's end record,
+  // repaired too when its length is damaged, is not listed, and is numbered after the last one.
   const repairs = result.repairedAt.map((offset) => ({
     offset,
-    index: records.findIndex((record) => record.offset === offset),
+    index: records.filter((record) => record.offset < offset).length,
     movedAside: !stale
   }))
   return { path, bytes, result, records, damage: damageOf(bytes, magic, result, stale), repairs }

@@ -266,6 +266,34 @@ describe("effect-lru-cache command", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("compact refuses a file with a repaired record unless told to repair it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const second =
+        journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+        journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+      const bytes = yield* bytesOf(`${path}.journal`)
+      bytes[second] ^= 0x40
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const refused = yield* captured(compact({ file: path, readOnly: false, repair: false }))
+      expect(failureMessage(refused.exit)).toContain("compact --repair")
+      expect(yield* bytesOf(`${path}.journal`)).toEqual(bytes)
+      const repaired = yield* captured(compact({ file: path, readOnly: false, repair: true }))
+      expect(Exit.isSuccess(repaired.exit), repaired.text).toBe(true)
+      const kept = (yield* fs.readDirectory(directory)).filter((name) =>
+        name.startsWith("cache.bin.journal.corrupt-")
+      )
+      expect(kept).toHaveLength(1)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("compact leaves one snapshot that loads the same entries", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -243,6 +243,39 @@ describe("effect-lru-cache command", () => {
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped(
+    "verify says a journal with a repaired record and a torn tail is moved aside, as a load does",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const directory = yield* tempDirectory
+        const path = `${directory}/cache.bin`
+        yield* Effect.scoped(
+          Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+            copyOpenCache(`${directory}/open.bin`, path)
+          )
+        )
+        const second =
+          journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+          journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+        const bytes = yield* bytesOf(`${path}.journal`)
+        bytes[second] ^= 0x40
+        // The last record, "rich", cut short as by a crash in the middle of its write.
+        const torn = bytes.subarray(0, bytes.length - 3)
+        yield* fs.writeFile(`${path}.journal`, torn)
+        const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        expect(verified.text).toContain(
+          "record 3: the record's length says 65 bytes but the file ends 62 bytes after its frame (the last record: a write cut short) (a cache opening it keeps the 3 records before it and moves the file aside)"
+        )
+        expect(verified.text).not.toContain("never acknowledged")
+        yield* Effect.scoped(open(path))
+        const kept = (yield* fs.readDirectory(directory)).filter((name) =>
+          name.startsWith("cache.bin.journal.corrupt-")
+        )
+        expect(kept).toHaveLength(1)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("verify numbers a snapshot's repaired end record as the record after the last entry", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

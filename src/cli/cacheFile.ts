@@ -66,7 +66,8 @@ export interface Repair {
 /**
  * Damage found by reading. `movedAside` tells what a cache opening the file does with it: `true`
  * for damage it moves aside as evidence (keeping the valid records), `false` for a torn last
- * journal record, which it drops (a write a crash cut short, never acknowledged).
+ * record of a journal with no repaired record, which it drops (a write a crash cut short, never
+ * acknowledged), and for any damage of a stale journal, which it ignores.
  */
 export interface Damage {
   readonly offset: number
@@ -155,7 +156,9 @@ const damageOf = (
       return {
         ...at,
         description: journal.describeStop(bytes, magic, result),
-        movedAside: !stale && (isSnapshot || result.stop === "corrupt")
+        // A torn tail is dropped quietly only from a journal with no other damage: one with a
+        // repaired record is moved aside whole.
+        movedAside: !stale && (isSnapshot || result.stop === "corrupt" || result.repaired > 0)
       }
   }
 }

@@ -31,7 +31,7 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
   }
   for (const repair of part.repairs) {
     const consequence = repair.movedAside
-      ? "a cache opening it keeps every record and moves the file aside"
+      ? "a cache opening it keeps this record and moves the file aside"
       : "the journal is stale and ignored on load"
     problems.push(
       `${part.path}: byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end (${consequence})`

@@ -276,6 +276,28 @@ describe("effect-lru-cache command", () => {
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped("verify says damage in a stale journal is ignored on load, not dropped as a torn write", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const bytes = yield* bytesOf(`${path}.journal`)
+      // Generation 0, older than the snapshot's 1: a load ignores the journal, damage and all.
+      bytes.set(journal.encodeHeader(journal.JOURNAL_MAGIC, 0))
+      bytes[40] ^= 0x01
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(verified.text).toContain(`${path}.journal: byte offset 26, record 0: `)
+      expect(verified.text).toContain("(the journal is stale and ignored on load)")
+      expect(verified.text).not.toContain("never acknowledged")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("verify numbers a snapshot's repaired end record as the record after the last entry", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -74,6 +74,8 @@ export interface Damage {
   readonly index: number
   readonly description: string
   readonly movedAside: boolean
+  /** Damage in a journal older than the snapshot, which a cache opening the file ignores. */
+  readonly stale: boolean
 }
 
 /** A cache file: its snapshot, its journal, and the entries they hold. */
@@ -139,7 +141,7 @@ const damageOf = (
   result: journal.ScanResult,
   stale: boolean
 ): Damage | undefined => {
-  const at = { offset: result.validLength, index: result.records }
+  const at = { offset: result.validLength, index: result.records, stale }
   const isSnapshot = magic === journal.SNAPSHOT_MAGIC
   switch (result.stop) {
     case "end":

@@ -1079,6 +1079,35 @@ describe.skipIf(!available)("RedisCache", () => {
         )
       })
     )
+
+    live("a write interrupted while Redis takes it leaves no stale copy in L1", () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix("stall-interrupted-write")
+        const proxy = yield* withProxy
+        const cache = yield* make<string, string>(prefix, {
+          connection: { path: proxy.socket },
+          heartbeatInterval: Duration.minutes(10)
+        })
+        const other = yield* make<string, string>(prefix)
+        for (const [write, label] of [
+          [(key: string) => cache.set(key, "new"), "set"],
+          [(key: string) => Effect.asVoid(cache.delete(key)), "delete"]
+        ] as const) {
+          const key = `k-${label}`
+          yield* cache.set(key, "old")
+          expect(yield* cache.get(key)).toEqual(Option.some("old"))
+          // The commands held on their way: the caller gives up while Redis has yet to take them.
+          yield* stall(proxy, (connection) => !subscriber(connection))
+          const interrupted = yield* Effect.exit(Effect.timeout(write(key), Duration.millis(100)))
+          expect(Exit.isFailure(interrupted), label).toBe(true)
+          proxy.resume()
+          const expected = label === "set" ? Option.some("new") : Option.none()
+          expect(yield* eventually(other.get(key), (v) => Equal.equals(v, expected)), label).toEqual(expected)
+          // This instance's own invalidation never reaches its L1: the write must not leave "old" there.
+          expect(yield* cache.get(key), label).toEqual(expected)
+        }
+      })
+    )
   })
 
   describe("when Redis goes away", () => {

@@ -243,6 +243,112 @@ describe("effect-lru-cache command", () => {
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.scoped(
+    "verify says a journal with a repaired record and a torn tail is moved aside, as a load does",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const directory = yield* tempDirectory
+        const path = `${directory}/cache.bin`
+        yield* Effect.scoped(
+          Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+            copyOpenCache(`${directory}/open.bin`, path)
+          )
+        )
+        const second =
+          journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+          journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+        const bytes = yield* bytesOf(`${path}.journal`)
+        bytes[second] ^= 0x40
+        // The last record, "rich", cut short as by a crash in the middle of its write.
+        const torn = bytes.subarray(0, bytes.length - 3)
+        yield* fs.writeFile(`${path}.journal`, torn)
+        const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        expect(verified.text).toContain(
+          "record 3: the record's length says 65 bytes but the file ends 62 bytes after its frame (the last record: a write cut short) (a cache opening it keeps the 3 records before it and moves the file aside)"
+        )
+        expect(verified.text).not.toContain("never acknowledged")
+        yield* Effect.scoped(open(path))
+        const kept = (yield* fs.readDirectory(directory)).filter((name) =>
+          name.startsWith("cache.bin.journal.corrupt-")
+        )
+        expect(kept).toHaveLength(1)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("verify says damage in a stale journal is ignored on load, not dropped as a torn write", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const bytes = yield* bytesOf(`${path}.journal`)
+      // Generation 0, older than the snapshot's 1: a load ignores the journal, damage and all.
+      bytes.set(journal.encodeHeader(journal.JOURNAL_MAGIC, 0))
+      bytes[40] ^= 0x01
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(verified.text).toContain(`${path}.journal: byte offset 26, record 0: `)
+      expect(verified.text).toContain("(the journal is stale and ignored on load)")
+      expect(verified.text).not.toContain("never acknowledged")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("verify numbers a snapshot's repaired end record as the record after the last entry", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const bytes = yield* bytesOf(path)
+      // The end record (8 bytes of frame, 5 of body) closes the snapshot of "alpha" and "beta".
+      const end = bytes.length - 13
+      bytes[end] ^= 0x40
+      yield* fs.writeFile(path, bytes)
+      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      expect(Exit.isFailure(verified.exit), verified.text).toBe(true)
+      expect(verified.text).toContain(
+        `${path}: byte offset ${end}, record 2: its length field is damaged; its checksum gives its true end`
+      )
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("compact refuses a file with a repaired record unless told to repair it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* tempDirectory
+      const path = `${directory}/cache.bin`
+      yield* Effect.scoped(
+        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
+          copyOpenCache(`${directory}/open.bin`, path)
+        )
+      )
+      const second =
+        journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+        journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+      const bytes = yield* bytesOf(`${path}.journal`)
+      bytes[second] ^= 0x40
+      yield* fs.writeFile(`${path}.journal`, bytes)
+      const refused = yield* captured(compact({ file: path, readOnly: false, repair: false }))
+      expect(failureMessage(refused.exit)).toContain("compact --repair")
+      expect(yield* bytesOf(`${path}.journal`)).toEqual(bytes)
+      const repaired = yield* captured(compact({ file: path, readOnly: false, repair: true }))
+      expect(Exit.isSuccess(repaired.exit), repaired.text).toBe(true)
+      const kept = (yield* fs.readDirectory(directory)).filter((name) =>
+        name.startsWith("cache.bin.journal.corrupt-")
+      )
+      expect(kept).toHaveLength(1)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("compact leaves one snapshot that loads the same entries", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem

@@ -66,13 +66,16 @@ export interface Repair {
 /**
  * Damage found by reading. `movedAside` tells what a cache opening the file does with it: `true`
  * for damage it moves aside as evidence (keeping the valid records), `false` for a torn last
- * journal record, which it drops (a write a crash cut short, never acknowledged).
+ * record of a journal with no repaired record, which it drops (a write a crash cut short, never
+ * acknowledged), and for any damage of a stale journal, which it ignores.
  */
 export interface Damage {
   readonly offset: number
   readonly index: number
   readonly description: string
   readonly movedAside: boolean
+  /** Damage in a journal older than the snapshot, which a cache opening the file ignores. */
+  readonly stale: boolean
 }
 
 /** A cache file: its snapshot, its journal, and the entries they hold. */
@@ -122,9 +125,11 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
     }
   })
   const stale = result.generation !== undefined && result.generation < base
+  // Numbered as records are everywhere else: by how many come before it. A snapshot's end record,
+  // repaired too when its length is damaged, is not listed, and is numbered after the last one.
   const repairs = result.repairedAt.map((offset) => ({
     offset,
-    index: records.findIndex((record) => record.offset === offset),
+    index: records.filter((record) => record.offset < offset).length,
     movedAside: !stale
   }))
   return { path, bytes, result, records, damage: damageOf(bytes, magic, result, stale), repairs }
@@ -136,7 +141,7 @@ const damageOf = (
   result: journal.ScanResult,
   stale: boolean
 ): Damage | undefined => {
-  const at = { offset: result.validLength, index: result.records }
+  const at = { offset: result.validLength, index: result.records, stale }
   const isSnapshot = magic === journal.SNAPSHOT_MAGIC
   switch (result.stop) {
     case "end":
@@ -153,7 +158,9 @@ const damageOf = (
       return {
         ...at,
         description: journal.describeStop(bytes, magic, result),
-        movedAside: !stale && (isSnapshot || result.stop === "corrupt")
+        // A torn tail is dropped quietly only from a journal with no other damage: one with a
+        // repaired record is moved aside whole.
+        movedAside: !stale && (isSnapshot || result.stop === "corrupt" || result.repaired > 0)
       }
   }
 }

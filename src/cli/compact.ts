@@ -51,6 +51,13 @@ export const compact = (options: CompactOptions) =>
           message: `${part.path} is damaged at byte offset ${damage.offset}, record ${damage.index}: ${damage.description}. Compacting keeps the records before the damage and moves the damaged file aside, as a cache opening it would: run verify to see every problem, then compact --repair to do so.`
         })
       }
+      // A repaired length is damage too: the backend moves the file aside all the same.
+      const repair = part?.repairs.find((repair) => repair.movedAside)
+      if (part !== undefined && repair !== undefined && !options.repair) {
+        return yield* new CliError({
+          message: `${part.path} is damaged at byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end. Compacting keeps every record and moves the damaged file aside, as a cache opening it would: run verify to see every problem, then compact --repair to do so.`
+        })
+      }
     }
     yield* Effect.scoped(
       Effect.gen(function* () {

@@ -22,16 +22,18 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
   const problems: Array<string> = []
   const { damage } = part
   if (damage !== undefined) {
-    const consequence = damage.movedAside
-      ? `a cache opening it keeps ${damage.index === 0 ? "none of its records" : `the ${count(damage.index, "record")} before it`} and moves the file aside`
-      : "a cache opening it drops this last record, which was never acknowledged"
+    const consequence = damage.stale
+      ? "the journal is stale and ignored on load"
+      : damage.movedAside
+        ? `a cache opening it keeps ${damage.index === 0 ? "none of its records" : `the ${count(damage.index, "record")} before it`} and moves the file aside`
+        : "a cache opening it drops this last record, which was never acknowledged"
     problems.push(
       `${part.path}: byte offset ${damage.offset}, record ${damage.index}: ${damage.description} (${consequence})`
     )
   }
   for (const repair of part.repairs) {
     const consequence = repair.movedAside
-      ? "a cache opening it keeps every record and moves the file aside"
+      ? "a cache opening it keeps this record and moves the file aside"
       : "the journal is stale and ignored on load"
     problems.push(
       `${part.path}: byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end (${consequence})`

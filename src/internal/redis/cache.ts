@@ -117,17 +117,27 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
               this.degrade(error, this.setLocal(encoded, key, value, timeToLive), this.removeLocal(encoded)),
             onSuccess: () => this.setConfirmed(encoded, key, value, timeToLive)
           }
-        )
+        ),
+        this.removeLocal(encoded)
       )
     )
   }
 
-  /** Brackets a write with epoch bumps, and wakes the computations waiting for the key. */
-  private written<A, E>(encoded: string | undefined, write: Effect.Effect<A, E>): Effect.Effect<A, E> {
+  /**
+   * Brackets a write with epoch bumps, and wakes the computations waiting for the key. A caller
+   * interrupted once its commands are sent leaves Redis' state unknown, as a failed write does:
+   * `interrupted` then drops what L1 may hold of it, which nothing else would (an instance never
+   * hears its own invalidations).
+   */
+  private written<A, E>(
+    encoded: string | undefined,
+    write: Effect.Effect<A, E>,
+    interrupted: Effect.Effect<unknown>
+  ): Effect.Effect<A, E> {
     return Effect.suspend(() => {
       this.epoch++
       return Effect.ensuring(
-        write,
+        Effect.onInterrupt(write, () => interrupted),
         Effect.sync(() => {
           this.epoch++
           this.waiters.wake(encoded)
@@ -321,7 +331,8 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
             onFailure: (error) => this.degrade(error, this.removeLocal(encoded), this.removeLocal(encoded)),
             onSuccess: (unlinked) => Effect.as(this.removeLocal(encoded), unlinked > 0)
           }
-        )
+        ),
+        this.removeLocal(encoded)
       )
     )
   }
@@ -337,7 +348,8 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
       Effect.zipRight(
         Effect.catchAll(remote, (error) => this.degrade(error, Effect.void, this.clearLocal)),
         this.clearLocal
-      )
+      ),
+      this.clearLocal
     )
   }
 
@@ -365,7 +377,8 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
           return this.degrade(error, local, local)
         },
         onSuccess: (deleted) => Effect.as(this.removeLocalWhere(predicate, deleted), deleted.length)
-      })
+      }),
+      this.removeLocalWhere(predicate, [])
     )
   }
 

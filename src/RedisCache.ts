@@ -45,9 +45,22 @@ export type WhenUnavailable = "serveFromL1" | "fail"
  * @since 0.1.0
  * @category models
  */
-export interface Options<V> {
+export interface Options<V, K = unknown> {
   /** The most live entries held in this process (L1): a positive integer. Required. Redis holds any number. */
   readonly capacity: number
+  /**
+   * A second bound on L1, on the summed weight of its live entries (see `LruCache.Options.maxSize`):
+   * a positive integer, given with `sizeOf`. Default: none. Past it, L1 evicts (an `"evicted"`
+   * event, as for `capacity`); an entry heavier than `maxSize` on its own is kept in Redis only.
+   * Redis itself holds every entry, whatever its weight. `stats.totalSize` reports L1's weight.
+   */
+  readonly maxSize?: number | undefined
+  /**
+   * The weight of an entry in L1 (its size in bytes, say), called with the value and the key as
+   * given. Required with `maxSize`. It must return a non-negative integer: otherwise the write dies
+   * with a `RangeError` naming the key.
+   */
+  readonly sizeOf?: ((value: V, key: K) => number) | undefined
   /**
    * The name the cache reports under: the `cache` label of its effect `Metric`s and the
    * `cache.name` attribute of its spans, as `LruCache.Options.name`. Default: `"default"`.
@@ -196,7 +209,7 @@ export interface RedisCache<in out K, in out V> extends LruCache<K, V, RedisErro
  * @category constructors
  */
 export const make: <K, V>(
-  options: Options<V>
+  options: Options<V, K>
 ) => Effect.Effect<RedisCache<K, V>, InvalidOption | RedisError, Scope.Scope> = internal.make
 
 /**
@@ -218,7 +231,7 @@ export const make: <K, V>(
  */
 export const layer: <I, K, V>(
   tag: Context.Tag<I, LruCache<K, V, RedisError>>,
-  options: Options<V>
+  options: Options<V, K>
 ) => Layer.Layer<I, InvalidOption | RedisError> = internal.layer
 
 /**
@@ -246,5 +259,5 @@ export const layer: <I, K, V>(
  */
 export const layerConfig: <I, K, V>(
   tag: Context.Tag<I, LruCache<K, V, RedisError>>,
-  config: Config.Config.Wrap<Options<V>>
+  config: Config.Config.Wrap<Options<V, K>>
 ) => Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> = internal.layerConfig

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   Config,
   ConfigError,
   ConfigProvider,
@@ -196,7 +197,7 @@ describe.skipIf(!available)("RedisCache", () => {
    */
   const QUIET_HEARTBEAT = Duration.minutes(10)
 
-  const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V>> = {}) =>
+  const make = <K = string, V = unknown>(prefix: string, options: Partial<RedisCache.Options<V, K>> = {}) =>
     RedisCache.make<K, V>({
       capacity: 100,
       connection: { path: server.socket },
@@ -223,6 +224,57 @@ describe.skipIf(!available)("RedisCache", () => {
 
   const ask = (peer: Peer, request: Parameters<Peer["request"]>[0]) =>
     Effect.promise(() => peer.request(request))
+
+  live("maxSize bounds L1 by weight: what it evicts, or cannot hold, is served from Redis", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("maxSize")
+      const cache = yield* make<string, string>(prefix, {
+        maxSize: 10,
+        sizeOf: (value, key) => value.length + (key === "weighed-by-key" ? 5 : 0)
+      })
+      const events = yield* cache.subscribe
+      yield* cache.set("a", "xxxx")
+      yield* cache.set("b", "xxxx")
+      expect((yield* cache.stats).totalSize).toBe(8)
+      // A third entry of 4 does not fit beside them: L1 evicts the least recent, Redis keeps it.
+      yield* cache.set("c", "xxxx")
+      expect(Chunk.toReadonlyArray(yield* events.takeAll)).toEqual([
+        { key: "a", value: "xxxx", cause: "evicted" }
+      ])
+      expect(yield* cache.stats).toMatchObject({ size: 2, totalSize: 8, evictions: 1 })
+      expect(yield* cache.get("a")).toEqual(Option.some("xxxx"))
+      expect((yield* cache.stats).remoteHits).toBe(1)
+      // Too heavy for L1 on its own (6 + 5 by its key): stored in Redis, read from Redis every time.
+      yield* cache.set("weighed-by-key", "yyyyyy")
+      expect(yield* cache.get("weighed-by-key")).toEqual(Option.some("yyyyyy"))
+      expect(yield* cache.get("weighed-by-key")).toEqual(Option.some("yyyyyy"))
+      expect((yield* cache.stats).remoteHits).toBe(3)
+      expect(yield* cache.has("weighed-by-key")).toBe(true)
+    })
+  )
+
+  live("maxSize and sizeOf go together, and a weigher's bad answer is a defect naming the key", () =>
+    Effect.gen(function* () {
+      const prefix = freshPrefix("maxSize-options")
+      const alone = yield* Effect.flip(make<string, string>(prefix, { maxSize: 10 }))
+      expect(alone).toMatchObject({ _tag: "InvalidOption", method: "RedisCache.make", option: "maxSize" })
+      const weigherAlone = yield* Effect.flip(
+        make<string, string>(prefix, { sizeOf: (value) => value.length })
+      )
+      expect(weigherAlone).toMatchObject({ _tag: "InvalidOption", option: "sizeOf" })
+      const cache = yield* make<string, number>(prefix, { maxSize: 10, sizeOf: (value) => value })
+      yield* cache.set("k", 1)
+      const exit = yield* Effect.exit(cache.set("k", -1))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(String(Cause.squash((exit as Exit.Failure<void, never>).cause))).toMatch(
+        /sizeOf must return a non-negative integer, got -1 for the key "k"/
+      )
+      // Raised before Redis took the write: L1 and Redis both still hold the old value.
+      expect(yield* cache.get("k")).toEqual(Option.some(1))
+      const other = yield* make<string, number>(prefix)
+      expect(yield* other.get("k")).toEqual(Option.some(1))
+    })
+  )
 
   live("serves L1, L2 and misses, and counts each", () =>
     Effect.gen(function* () {

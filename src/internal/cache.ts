@@ -16,7 +16,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { InvalidOption, type PersistenceError, type RecursiveComputation } from "../CacheError.js"
+import type { InvalidOption, PersistenceError, RecursiveComputation } from "../CacheError.js"
 import type { Backend } from "../CachePersistence.js"
 import type { Lru, Options as LruOptions, Removal } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
@@ -29,6 +29,7 @@ import {
   Policy,
   PositiveDuration,
   PositiveInteger,
+  pairedWeigher,
   required,
   Weigher
 } from "./options.js"
@@ -379,18 +380,7 @@ const decodeSchema = decode("LruCache.make", OptionsSchema)
 
 /** The schema's fields, and the one rule across two of them: a weight bound needs its weigher. */
 const decodeOptions = (options: unknown) =>
-  Either.flatMap(decodeSchema(options), (decoded) =>
-    (decoded.maxSize === undefined) === (decoded.sizeOf === undefined)
-      ? Either.right(decoded)
-      : Either.left(
-          new InvalidOption({
-            method: "LruCache.make",
-            option: decoded.maxSize === undefined ? "sizeOf" : "maxSize",
-            reason: "maxSize and sizeOf go together: give both or neither",
-            value: decoded.maxSize === undefined ? decoded.sizeOf : decoded.maxSize
-          })
-        )
-  )
+  Either.flatMap(decodeSchema(options), pairedWeigher("LruCache.make"))
 
 // --- constructors ----------------------------------------------------------------------------------
 
@@ -404,8 +394,7 @@ const makeCache = <K, V, E, R>(
     const sizeOf = options.sizeOf
     const lruOptions: LruOptions<K, V> =
       maxSize === undefined || sizeOf === undefined ? { policy } : { policy, maxSize, sizeOf }
-    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, name, policy)
-    if (maxSize !== undefined) yield* Ref.set(parts.state, lru.empty<K, V>(capacity, lruOptions))
+    const parts = yield* makeParts<K, V, K, V>(capacity, eventsCapacity, name, lruOptions)
     let backend: Backend<K, V, E> | undefined
     if (options.persistence !== undefined) {
       const { clock, state } = parts

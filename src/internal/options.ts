@@ -55,6 +55,28 @@ export const Weigher: Schema.Schema<(...args: ReadonlyArray<never>) => unknown> 
   { message: () => "must be a function" }
 )
 
+/**
+ * The one rule across two options: a weight bound (`maxSize`) needs its weigher (`sizeOf`), and the
+ * other way round.
+ *
+ * @internal
+ */
+export const pairedWeigher =
+  (method: string) =>
+  <A extends { readonly maxSize?: number | undefined; readonly sizeOf?: unknown }>(
+    decoded: A
+  ): Either.Either<A, InvalidOption> =>
+    (decoded.maxSize === undefined) === (decoded.sizeOf === undefined)
+      ? Either.right(decoded)
+      : Either.left(
+          new InvalidOption({
+            method,
+            option: decoded.maxSize === undefined ? "sizeOf" : "maxSize",
+            reason: "maxSize and sizeOf go together: give both or neither",
+            value: decoded.maxSize === undefined ? decoded.sizeOf : decoded.maxSize
+          })
+        )
+
 const NOT_A_DURATION = 'is not a duration (a number of milliseconds, a Duration or e.g. "5 minutes")'
 
 /**

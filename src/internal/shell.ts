@@ -24,7 +24,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { RecursiveComputation } from "../CacheError.js"
-import type { Lru, Removal, RemovalCause } from "../Lru.js"
+import type { Lru, Options as LruOptions, Removal, RemovalCause } from "../Lru.js"
 import type * as LruCache from "../LruCache.js"
 import * as lru from "./lru.js"
 import * as metrics from "./metrics.js"
@@ -86,7 +86,7 @@ export const makeParts = <SK, SV, K, V>(
   capacity: number,
   eventsCapacity: number,
   name: string,
-  policy: "lru" | "w-tinylfu" = "lru"
+  options: LruOptions<SK, SV>
 ): Effect.Effect<Parts<SK, SV, K, V>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
@@ -96,7 +96,7 @@ export const makeParts = <SK, SV, K, V>(
       PubSub.shutdown
     )
     return {
-      state: Ref.unsafeMake(lru.empty<SK, SV>(capacity, { policy })),
+      state: Ref.unsafeMake(lru.empty<SK, SV>(capacity, options)),
       clock,
       removals,
       scope,

@@ -19,6 +19,7 @@ import type { Lru } from "../../Lru.js"
 import type * as LruCache from "../../LruCache.js"
 import type * as RedisCache from "../../RedisCache.js"
 import * as lru from "../lru.js"
+import { weigh } from "../lruOptions.js"
 import { durationMillis } from "../options.js"
 import { makeParts } from "../shell.js"
 import { connect, firstConnect, pxOf } from "./client.js"
@@ -93,8 +94,16 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
     timeToLive: number
   ): Effect.Effect<void, RedisError> {
     const redisKey = this.redisKey(encoded)
-    const bytes =
+    const weigher = this.config.weigher
+    // A weigher's bad answer is a defect of the write, raised before Redis takes it: raised in L1's
+    // step, after, it would leave L1 with the key's old value, which this instance would never hear
+    // invalidated (it ignores its own invalidations).
+    const weighed =
+      weigher === undefined || timeToLive <= 0 ? Effect.void : Effect.sync(() => weigh(weigher, key, value))
+    const bytes = Effect.zipRight(
+      weighed,
       timeToLive > 0 ? Effect.map(this.encodeValue(method, value), Option.some) : Effect.succeedNone
+    )
     return Effect.flatMap(bytes, (encodedValue) =>
       this.written(
         encoded,
@@ -479,6 +488,7 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
   get stats(): Effect.Effect<RedisCache.RedisCacheStats> {
     return this.read((state, now) => ({
       ...this.counters(lru.size(state, now)),
+      ...(this.config.weigher === undefined ? {} : { totalSize: lru.totalSize(state, now) }),
       localHits: this.hits - this.remoteHits,
       remoteHits: this.remoteHits,
       decodeFailures: this.decodeFailures,
@@ -490,16 +500,24 @@ class RedisCacheImpl<K, V> extends Tier<K, V> implements RedisCache.RedisCache<K
 
 /** @internal */
 export const make = <K, V>(
-  options: RedisCache.Options<V>
+  options: RedisCache.Options<V, K>
 ): Effect.Effect<RedisCache.RedisCache<K, V>, InvalidOption | RedisError, Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* decodeOptions(options)
     const runtime = yield* Effect.runtime<never>()
+    const weigher = config.weigher
     const parts = yield* makeParts<string, Entry<K, V>, K, V>(
       config.capacity,
       Math.max(EVENTS_CAPACITY, config.capacity),
       config.name,
-      config.policy
+      weigher === undefined
+        ? { policy: config.policy }
+        : {
+            policy: config.policy,
+            maxSize: weigher.maxSize,
+            // L1 holds the key as the user gave it beside the value: the weigher sees both.
+            sizeOf: (entry) => weigher.sizeOf(entry.value, entry.key)
+          }
     )
     const client = yield* connect(config, "commands")
     const subscriber = yield* connect(config, "invalidations")
@@ -526,12 +544,12 @@ export const make = <K, V>(
 /** @internal */
 export const layer = <I, K, V>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
-  options: RedisCache.Options<V>
+  options: RedisCache.Options<V, K>
 ): Layer.Layer<I, InvalidOption | RedisError> => Layer.scoped(tag, make<K, V>(options))
 
 /** @internal */
 export const layerConfig = <I, K, V>(
   tag: Context.Tag<I, LruCache.LruCache<K, V, RedisError>>,
-  config: Config.Config.Wrap<RedisCache.Options<V>>
+  config: Config.Config.Wrap<RedisCache.Options<V, K>>
 ): Layer.Layer<I, ConfigError.ConfigError | InvalidOption | RedisError> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.scoped(tag, make<K, V>(options))))

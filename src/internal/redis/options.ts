@@ -17,7 +17,9 @@ import {
   Policy,
   PositiveDuration,
   PositiveInteger,
-  required
+  pairedWeigher,
+  required,
+  Weigher
 } from "../options.js"
 import * as codec from "../persistence/codec.js"
 import { type Connection, normalizeUrl, secretsOf } from "./client.js"
@@ -34,6 +36,10 @@ export interface Config<V> extends Connection {
   readonly capacity: number
   readonly timeToLive: number
   readonly policy: "lru" | "w-tinylfu"
+  /** L1's byte-size bound and its weigher, when `maxSize` is given. */
+  readonly weigher:
+    | { readonly maxSize: number; readonly sizeOf: (value: V, key: unknown) => number }
+    | undefined
   readonly prefix: string
   readonly codec: Codec<V>
   readonly serveFromL1: boolean
@@ -69,6 +75,8 @@ const OptionsSchema = Schema.Struct({
   capacity: required(PositiveInteger),
   timeToLive: Schema.optionalWith(PositiveDuration, { default: () => Duration.infinity }),
   policy: Schema.optionalWith(Policy, { default: () => "lru" as const }),
+  maxSize: Schema.optional(PositiveInteger),
+  sizeOf: Schema.optional(Weigher),
   prefix: Schema.optionalWith(Prefix, { default: () => DEFAULT_PREFIX }),
   valueCodec: Schema.optionalWith(AnyCodec, { default: () => codec.structuredClone }),
   whenUnavailable: Schema.optionalWith(oneOf("serveFromL1", "fail"), {
@@ -83,8 +91,10 @@ const OptionsSchema = Schema.Struct({
 const decodeSchema = decode("RedisCache.make", OptionsSchema)
 
 /** @internal */
-export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<Config<V>, InvalidOption> =>
-  Either.map(decodeSchema(options), (decoded) => {
+export const decodeOptions = <V>(
+  options: RedisCache.Options<V, never>
+): Either.Either<Config<V>, InvalidOption> =>
+  Either.map(Either.flatMap(decodeSchema(options), pairedWeigher("RedisCache.make")), (decoded) => {
     const connection = Redacted.isRedacted(decoded.connection)
       ? Redacted.value(decoded.connection)
       : decoded.connection
@@ -93,6 +103,11 @@ export const decodeOptions = <V>(options: RedisCache.Options<V>): Either.Either<
       capacity: decoded.capacity,
       timeToLive: Duration.toMillis(decoded.timeToLive),
       policy: decoded.policy,
+      // The decoder checked that `sizeOf` is a function given with `maxSize`; this is its typed reference.
+      weigher:
+        decoded.maxSize === undefined || options.sizeOf === undefined
+          ? undefined
+          : { maxSize: decoded.maxSize, sizeOf: options.sizeOf as (value: V, key: unknown) => number },
       connection: typeof connection === "string" ? normalizeUrl(connection) : connection,
       secrets: secretsOf(connection),
       prefix: decoded.prefix,

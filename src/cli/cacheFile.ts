@@ -60,6 +60,7 @@ export interface Part {
 export interface Repair {
   readonly offset: number
   readonly index: number
+  readonly description: string
   readonly movedAside: boolean
 }
 
@@ -130,6 +131,7 @@ const scanPart = (path: string, bytes: Uint8Array, magic: string, base = 0): Par
   const repairs = result.repairedAt.map((offset) => ({
     offset,
     index: records.filter((record) => record.offset < offset).length,
+    description: "its length field is damaged; its checksum gives its true end",
     movedAside: !stale
   }))
   return { path, bytes, result, records, damage: damageOf(bytes, magic, result, stale), repairs }

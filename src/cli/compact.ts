@@ -45,17 +45,12 @@ export const compact = (options: CompactOptions) =>
     }
     const before = yield* read(options.file)
     for (const part of [before.snapshot, before.journal]) {
-      const damage = part?.damage
-      if (part !== undefined && damage?.movedAside && !options.repair) {
-        return yield* new CliError({
-          message: `${part.path} is damaged at byte offset ${damage.offset}, record ${damage.index}: ${damage.description}. Compacting keeps the records before the damage and moves the damaged file aside, as a cache opening it would: run verify to see every problem, then compact --repair to do so.`
-        })
-      }
+      if (part === undefined || options.repair) continue
       // A repaired length is damage too: the backend moves the file aside all the same.
-      const repair = part?.repairs.find((repair) => repair.movedAside)
-      if (part !== undefined && repair !== undefined && !options.repair) {
+      const damage = [part.damage, ...part.repairs].find((found) => found?.movedAside)
+      if (damage !== undefined) {
         return yield* new CliError({
-          message: `${part.path} is damaged at byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end. Compacting keeps every record and moves the damaged file aside, as a cache opening it would: run verify to see every problem, then compact --repair to do so.`
+          message: `${part.path} is damaged at byte offset ${damage.offset}, record ${damage.index}: ${damage.description}. Compacting keeps the records a cache opening it would keep and moves the damaged file aside, as it would: run verify to see every problem, then compact --repair to do so.`
         })
       }
     }

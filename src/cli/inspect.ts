@@ -16,7 +16,7 @@ export interface InspectOptions {
 }
 
 const describePart = (part: Part, what: "snapshot" | "journal", applies: boolean): string => {
-  const { result, records, damage } = part
+  const { result, records } = part
   const counts = { set: 0, delete: 0, "delete-many": 0, clear: 0 }
   for (const record of records) counts[record.kind]++
   const kinds =
@@ -24,18 +24,21 @@ const describePart = (part: Part, what: "snapshot" | "journal", applies: boolean
       ? count(counts.set, "entry", "entries")
       : `${count(records.length, "record")} (${counts.set} set, ${counts.delete} delete, ${counts["delete-many"]} delete-many, ${counts.clear} clear)`
   const generation = result.generation === undefined ? "no valid header" : `generation ${result.generation}`
-  const repaired = part.repairs.length
-  const state =
-    damage !== undefined
-      ? `DAMAGED at byte ${damage.offset} (record ${damage.index}): ${damage.description}; run verify`
-      : repaired > 0
-        ? `DAMAGED: ${repaired === 1 ? "1 record's length repaired by its checksum" : `${repaired} records' lengths repaired by their checksums`}; run verify`
-        : applies
-          ? what === "snapshot"
-            ? "complete"
-            : "applies on load"
-          : "stale (older than the snapshot): ignored on load"
-  return `${part.bytes.length} bytes, ${generation}, ${kinds}, ${state}`
+  return `${part.bytes.length} bytes, ${generation}, ${kinds}, ${stateOf(part, what, applies)}`
+}
+
+/** Whether a file is damaged, and else whether a load reads it. */
+const stateOf = (part: Part, what: "snapshot" | "journal", applies: boolean): string => {
+  const { damage, repairs } = part
+  if (damage !== undefined) {
+    return `DAMAGED at byte ${damage.offset} (record ${damage.index}): ${damage.description}; run verify`
+  }
+  if (repairs.length === 1) return "DAMAGED: 1 record's length repaired by its checksum; run verify"
+  if (repairs.length > 1) {
+    return `DAMAGED: ${repairs.length} records' lengths repaired by their checksums; run verify`
+  }
+  if (!applies) return "stale (older than the snapshot): ignored on load"
+  return what === "snapshot" ? "complete" : "applies on load"
 }
 
 /** Lists a cache file's entries with a summary; reads only. */

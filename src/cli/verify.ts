@@ -36,7 +36,7 @@ const problemsOf = (part: Part, codec: CodecName): Array<string> => {
       ? "a cache opening it keeps this record and moves the file aside"
       : "the journal is stale and ignored on load"
     problems.push(
-      `${part.path}: byte offset ${repair.offset}, record ${repair.index}: its length field is damaged; its checksum gives its true end (${consequence})`
+      `${part.path}: byte offset ${repair.offset}, record ${repair.index}: ${repair.description} (${consequence})`
     )
   }
   if (codec === "raw") return problems

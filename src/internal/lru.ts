@@ -69,8 +69,8 @@ class LruImpl<K, V> implements Lru.Lru<K, V> {
   }
   /**
    * What a person debugging sees: the stored entries, most recently used first, with the expiry of
-   * those that have one (and, with a `maxSize`, each entry's size and the total). A value has no clock, so an entry past its expiry is listed until an
-   * operation removes it.
+   * those that have one (and, with a `maxSize`, each entry's size and the total). A value has no
+   * clock, so an entry past its expiry is listed until an operation removes it.
    */
   toJSON(): unknown {
     reroot(this)
@@ -126,9 +126,10 @@ const writable = <K, V>(self: LruImpl<K, V>): LruImpl<K, V> => {
   const twins = policy === undefined ? undefined : new Map<PolicyNode, PolicyNode>()
   const sentinel = self.store.sentinel
   for (let node = sentinel.prev; node !== sentinel; node = node.prev) {
-    const twin = newNode(copy, node.key, node.value, node.weight, self.store.heap.expiresAt(node))
+    const expiresAt = self.store.heap.expiresAt(node)
+    const twin = newNode(copy, node.key, node.value, node.weight, expiresAt)
     twins?.set(node as TinyLfuNode<K, V>, twin as TinyLfuNode<K, V>)
-    doLink(copy, twin, copy.sentinel, self.store.heap.expiresAt(node))
+    doLink(copy, twin, copy.sentinel, expiresAt)
   }
   if (twins !== undefined) copy.policy!.copyFrom(policy!, (node) => twins.get(node)!)
   return new LruImpl(copy, copy.head, 0, NO_REMOVALS)

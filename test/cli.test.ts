@@ -78,6 +78,43 @@ const writeCache = (path: string) =>
 
 const encoded = (value: unknown) => Either.getOrThrow(codec.structuredClone.encode(value))
 
+/**
+ * The files {@link writeCache} leaves at `<directory>/cache.bin` when its process dies with the
+ * cache open (a copy taken while it is), in a fresh directory.
+ */
+const killedCache = Effect.gen(function* () {
+  const directory = yield* tempDirectory
+  const path = `${directory}/cache.bin`
+  yield* Effect.scoped(
+    Effect.flatMap(writeCache(`${directory}/open.bin`), () => copyOpenCache(`${directory}/open.bin`, path))
+  )
+  return { directory, path }
+})
+
+/** Where the journal {@link writeCache} leaves has its second record: after its header and "gamma". */
+const secondJournalRecord =
+  journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
+  journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+
+/** Flips the bits of `mask` in byte `offset` of `file`; returns the bytes written back. */
+const flipByte = (file: string, offset: number, mask: number) =>
+  Effect.gen(function* () {
+    const bytes = yield* bytesOf(file)
+    bytes[offset]! ^= mask
+    yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFile(file, bytes))
+    return bytes
+  })
+
+/** The damaged journals a load or a repair moved aside in `directory`. */
+const movedAside = (directory: string) =>
+  Effect.map(
+    Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readDirectory(directory)),
+    (names) => names.filter((name) => name.startsWith("cache.bin.journal.corrupt-"))
+  )
+
+const verifyFile = (path: string) => captured(verify({ file: path, readOnly: false, codec: "auto" }))
+const inspectFile = (path: string) => captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+
 describe("effect-lru-cache command", () => {
   it.scoped("inspect lists every key with its size and expiry, after a summary of the files", () =>
     Effect.gen(function* () {
@@ -114,26 +151,15 @@ describe("effect-lru-cache command", () => {
 
   it.scoped("verify passes a clean file and names the file, offset and record of a flipped byte", () =>
     Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* tempDirectory
-      const path = `${directory}/cache.bin`
-      yield* Effect.scoped(
-        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-          copyOpenCache(`${directory}/open.bin`, path)
-        )
-      )
-      const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const { path } = yield* killedCache
+      const clean = yield* verifyFile(path)
       expect(Exit.isSuccess(clean.exit), clean.text).toBe(true)
       expect(clean.text).toContain("ok: 6 records")
 
       // The journal's second record starts after the header and the first set record.
-      const second =
-        journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
-        journal.encodeSet(encoded("gamma"), encoded(3), 0).length
-      const bytes = yield* bytesOf(`${path}.journal`)
-      bytes[second + 12] ^= 0x01
-      yield* fs.writeFile(`${path}.journal`, bytes)
-      const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const second = secondJournalRecord
+      yield* flipByte(`${path}.journal`, second + 12, 0x01)
+      const damaged = yield* verifyFile(path)
       expect(Exit.isFailure(damaged.exit)).toBe(true)
       expect(failureMessage(damaged.exit)).toContain("is damaged: 1 problem")
       expect(damaged.text).toContain(`${path}.journal: byte offset ${second}, record 1: checksum mismatch`)
@@ -142,7 +168,6 @@ describe("effect-lru-cache command", () => {
 
   it.scoped("a delete-many record is one record, at its own offset, in inspect and verify", () =>
     Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
       const directory = yield* tempDirectory
       const path = `${directory}/cache.bin`
       yield* Effect.scoped(
@@ -157,10 +182,10 @@ describe("effect-lru-cache command", () => {
           yield* copyOpenCache(`${directory}/open.bin`, path)
         })
       )
-      const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+      const inspected = yield* inspectFile(path)
       expect(Exit.isSuccess(inspected.exit), inspected.text).toBe(true)
       expect(inspected.text).toContain("5 records (4 set, 0 delete, 1 delete-many, 0 clear)")
-      const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const clean = yield* verifyFile(path)
       expect(clean.text).toContain("ok: 5 records")
 
       // A byte flipped in the set after the delete-many is reported at that set: record 4.
@@ -172,10 +197,8 @@ describe("effect-lru-cache command", () => {
         header +
         sets.reduce((sum, length) => sum + length, 0) +
         journal.encodeDeleteMany([encoded("a1"), encoded("a2")]).length
-      const bytes = yield* bytesOf(`${path}.journal`)
-      bytes[last + 12] ^= 0x01
-      yield* fs.writeFile(`${path}.journal`, bytes)
-      const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      yield* flipByte(`${path}.journal`, last + 12, 0x01)
+      const damaged = yield* verifyFile(path)
       expect(damaged.text).toContain(`${path}.journal: byte offset ${last}, record 4: checksum mismatch`)
       expect(damaged.text).toContain("4 valid records")
     }).pipe(Effect.provide(NodeContext.layer))
@@ -200,16 +223,16 @@ describe("effect-lru-cache command", () => {
           at += part.length
         }
         yield* fs.writeFile(`${path}.journal`, bytes)
-        const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+        const inspected = yield* inspectFile(path)
         expect(Exit.isSuccess(inspected.exit), failureMessage(inspected.exit)).toBe(true)
         expect(inspected.text).toContain("3 records (2 set, 0 delete, 1 delete-many, 0 clear)")
-        const clean = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        const clean = yield* verifyFile(path)
         expect(clean.text).toContain("ok: 3 records")
         // A byte flipped in the set after it is reported at that set: record 2, at its own offset.
         const last = header.length + set.length + empty.length
         bytes[last + 12] ^= 0x01
         yield* fs.writeFile(`${path}.journal`, bytes)
-        const damaged = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        const damaged = yield* verifyFile(path)
         expect(damaged.text).toContain(`${path}.journal: byte offset ${last}, record 2: checksum mismatch`)
       }).pipe(Effect.provide(NodeContext.layer))
   )
@@ -218,27 +241,16 @@ describe("effect-lru-cache command", () => {
     "verify reports a record whose damaged length the checksum repaired, which a load moves aside",
     () =>
       Effect.gen(function* () {
-        const fs = yield* FileSystem.FileSystem
-        const directory = yield* tempDirectory
-        const path = `${directory}/cache.bin`
-        yield* Effect.scoped(
-          Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-            copyOpenCache(`${directory}/open.bin`, path)
-          )
-        )
-        const second =
-          journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
-          journal.encodeSet(encoded("gamma"), encoded(3), 0).length
-        const bytes = yield* bytesOf(`${path}.journal`)
+        const { path } = yield* killedCache
+        const second = secondJournalRecord
         // The length field's low byte: the record's true end is still found by its checksum.
-        bytes[second] ^= 0x40
-        yield* fs.writeFile(`${path}.journal`, bytes)
-        const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        yield* flipByte(`${path}.journal`, second, 0x40)
+        const verified = yield* verifyFile(path)
         expect(Exit.isFailure(verified.exit), verified.text).toBe(true)
         expect(verified.text).toContain(
           `${path}.journal: byte offset ${second}, record 1: its length field is damaged; its checksum gives its true end`
         )
-        const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+        const inspected = yield* inspectFile(path)
         expect(inspected.text).toContain("1 record's length repaired by its checksum; run verify")
       }).pipe(Effect.provide(NodeContext.layer))
   )
@@ -248,50 +260,33 @@ describe("effect-lru-cache command", () => {
     () =>
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
-        const directory = yield* tempDirectory
-        const path = `${directory}/cache.bin`
-        yield* Effect.scoped(
-          Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-            copyOpenCache(`${directory}/open.bin`, path)
-          )
-        )
-        const second =
-          journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
-          journal.encodeSet(encoded("gamma"), encoded(3), 0).length
+        const { directory, path } = yield* killedCache
+        const second = secondJournalRecord
         const bytes = yield* bytesOf(`${path}.journal`)
         bytes[second] ^= 0x40
         // The last record, "rich", cut short as by a crash in the middle of its write.
         const torn = bytes.subarray(0, bytes.length - 3)
         yield* fs.writeFile(`${path}.journal`, torn)
-        const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+        const verified = yield* verifyFile(path)
         expect(verified.text).toContain(
           "record 3: the record's length says 65 bytes but the file ends 62 bytes after its frame (the last record: a write cut short) (a cache opening it keeps the 3 records before it and moves the file aside)"
         )
         expect(verified.text).not.toContain("never acknowledged")
         yield* Effect.scoped(open(path))
-        const kept = (yield* fs.readDirectory(directory)).filter((name) =>
-          name.startsWith("cache.bin.journal.corrupt-")
-        )
-        expect(kept).toHaveLength(1)
+        expect(yield* movedAside(directory)).toHaveLength(1)
       }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it.scoped("verify says damage in a stale journal is ignored on load, not dropped as a torn write", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
-      const directory = yield* tempDirectory
-      const path = `${directory}/cache.bin`
-      yield* Effect.scoped(
-        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-          copyOpenCache(`${directory}/open.bin`, path)
-        )
-      )
+      const { path } = yield* killedCache
       const bytes = yield* bytesOf(`${path}.journal`)
       // Generation 0, older than the snapshot's 1: a load ignores the journal, damage and all.
       bytes.set(journal.encodeHeader(journal.JOURNAL_MAGIC, 0))
       bytes[40] ^= 0x01
       yield* fs.writeFile(`${path}.journal`, bytes)
-      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const verified = yield* verifyFile(path)
       expect(verified.text).toContain(`${path}.journal: byte offset 26, record 0: `)
       expect(verified.text).toContain("(the journal is stale and ignored on load)")
       expect(verified.text).not.toContain("never acknowledged")
@@ -301,51 +296,17 @@ describe("effect-lru-cache command", () => {
   it.scoped("verify numbers a snapshot's repaired end record as the record after the last entry", () =>
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
-      const directory = yield* tempDirectory
-      const path = `${directory}/cache.bin`
-      yield* Effect.scoped(
-        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-          copyOpenCache(`${directory}/open.bin`, path)
-        )
-      )
+      const { path } = yield* killedCache
       const bytes = yield* bytesOf(path)
       // The end record (8 bytes of frame, 5 of body) closes the snapshot of "alpha" and "beta".
       const end = bytes.length - 13
       bytes[end] ^= 0x40
       yield* fs.writeFile(path, bytes)
-      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const verified = yield* verifyFile(path)
       expect(Exit.isFailure(verified.exit), verified.text).toBe(true)
       expect(verified.text).toContain(
         `${path}: byte offset ${end}, record 2: its length field is damaged; its checksum gives its true end`
       )
-    }).pipe(Effect.provide(NodeContext.layer))
-  )
-
-  it.scoped("compact refuses a file with a repaired record unless told to repair it", () =>
-    Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* tempDirectory
-      const path = `${directory}/cache.bin`
-      yield* Effect.scoped(
-        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-          copyOpenCache(`${directory}/open.bin`, path)
-        )
-      )
-      const second =
-        journal.encodeHeader(journal.JOURNAL_MAGIC, 0).length +
-        journal.encodeSet(encoded("gamma"), encoded(3), 0).length
-      const bytes = yield* bytesOf(`${path}.journal`)
-      bytes[second] ^= 0x40
-      yield* fs.writeFile(`${path}.journal`, bytes)
-      const refused = yield* captured(compact({ file: path, readOnly: false, repair: false }))
-      expect(failureMessage(refused.exit)).toContain("compact --repair")
-      expect(yield* bytesOf(`${path}.journal`)).toEqual(bytes)
-      const repaired = yield* captured(compact({ file: path, readOnly: false, repair: true }))
-      expect(Exit.isSuccess(repaired.exit), repaired.text).toBe(true)
-      const kept = (yield* fs.readDirectory(directory)).filter((name) =>
-        name.startsWith("cache.bin.journal.corrupt-")
-      )
-      expect(kept).toHaveLength(1)
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
@@ -380,28 +341,21 @@ describe("effect-lru-cache command", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
-  it.scoped("compact refuses a damaged file unless told to repair it", () =>
+  it.scoped.each([
+    // A flipped byte inside a record: its checksum fails.
+    { damage: "a corrupt record", offset: 40, mask: 0x01 },
+    // A flipped bit in a record's length: its checksum repairs it, and a load moves the file aside.
+    { damage: "a repaired record length", offset: secondJournalRecord, mask: 0x40 }
+  ])("compact refuses a file with $damage unless told to repair it", ({ offset, mask }) =>
     Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* tempDirectory
-      const path = `${directory}/cache.bin`
-      yield* Effect.scoped(
-        Effect.flatMap(writeCache(`${directory}/open.bin`), () =>
-          copyOpenCache(`${directory}/open.bin`, path)
-        )
-      )
-      const bytes = yield* bytesOf(`${path}.journal`)
-      bytes[40] ^= 0x01
-      yield* fs.writeFile(`${path}.journal`, bytes)
+      const { directory, path } = yield* killedCache
+      const bytes = yield* flipByte(`${path}.journal`, offset, mask)
       const refused = yield* captured(compact({ file: path, readOnly: false, repair: false }))
       expect(failureMessage(refused.exit)).toContain("compact --repair")
       expect(yield* bytesOf(`${path}.journal`)).toEqual(bytes)
       const repaired = yield* captured(compact({ file: path, readOnly: false, repair: true }))
       expect(Exit.isSuccess(repaired.exit), repaired.text).toBe(true)
-      const kept = (yield* fs.readDirectory(directory)).filter((name) =>
-        name.startsWith("cache.bin.journal.corrupt-")
-      )
-      expect(kept).toHaveLength(1)
+      expect(yield* movedAside(directory)).toHaveLength(1)
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
@@ -442,9 +396,9 @@ describe("effect-lru-cache command", () => {
           yield* cache.set(7, new Date(0))
         })
       )
-      const verified = yield* captured(verify({ file: path, readOnly: false, codec: "auto" }))
+      const verified = yield* verifyFile(path)
       expect(Exit.isSuccess(verified.exit), verified.text).toBe(true)
-      const inspected = yield* captured(inspect({ file: path, readOnly: false, codec: "auto" }))
+      const inspected = yield* inspectFile(path)
       expect(inspected.lines.some((line) => line.startsWith('"7"'))).toBe(true)
       // Checked against the wrong codec, every key and value fails to decode, and says where.
       const wrongCodec = yield* captured(verify({ file: path, readOnly: false, codec: "structured-clone" }))
@@ -483,7 +437,6 @@ describe("effect-lru-cache command", () => {
 
   it.live("the bin exits 0 on a clean file and non-zero on a damaged one", () =>
     Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
       const directory = yield* tempDirectory
       const path = `${directory}/cache.bin`
       yield* Effect.scoped(writeCache(path))
@@ -503,9 +456,7 @@ describe("effect-lru-cache command", () => {
       expect(clean, clean.output).toMatchObject({ code: 0 })
       // Inside the first record, which follows the magic string and the header record.
       const first = journal.encodeHeader(journal.SNAPSHOT_MAGIC, 0).length
-      const bytes = yield* bytesOf(path)
-      bytes[first + 10] ^= 0x01
-      yield* fs.writeFile(path, bytes)
+      yield* flipByte(path, first + 10, 0x01)
       const damaged = yield* run("verify", path)
       expect(damaged.code).toBe(1)
       expect(damaged.output).toContain(`${path}: byte offset ${first}, record 0: checksum mismatch`)

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { LRUCache } from "lru-cache"
 import { compare, report } from "./harness.js"
-import { loop, type Workload, workloads } from "./lru.js"
+import { loop, lruCacheInEffect, type Workload, workloads } from "./lru.js"
 
 const SEGMENT_SIZE = 1024
 const LINK = 0
@@ -153,19 +153,7 @@ const contenders = (w: Workload) => [
       )
     }
   },
-  {
-    name: "lru-cache in Effect.sync",
-    run: () => {
-      const cache = new LRUCache<number, number>({ max: w.capacity })
-      return Effect.runPromise(
-        loop(
-          w,
-          (key) => Effect.sync(() => Option.fromNullable(cache.get(key))),
-          (key, value) => Effect.sync(() => void cache.set(key, value))
-        )
-      )
-    }
-  },
+  lruCacheInEffect(w),
   {
     // The price of the protocol alone: lru-cache itself, run through `Ref.modify` as the service
     // runs its state, with a new (empty) version object per change as a versioned state needs.

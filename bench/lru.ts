@@ -115,6 +115,21 @@ const pure = (w: Workload, policy: "lru" | "w-tinylfu") => async () => {
   return w.keys.length
 }
 
+/** The peer every ratio is against: `lru-cache`, each operation in an `Effect.sync`. */
+export const lruCacheInEffect = (w: Workload) => ({
+  name: "lru-cache in Effect.sync",
+  run: () => {
+    const cache = new LRUCache<number, number>({ max: w.capacity })
+    return Effect.runPromise(
+      loop(
+        w,
+        (key) => Effect.sync(() => Option.fromNullable(cache.get(key))),
+        (key, value) => Effect.sync(() => void cache.set(key, value))
+      )
+    )
+  }
+})
+
 const someZero = Option.some(0)
 
 /**
@@ -144,19 +159,7 @@ const hitsOf = (w: Workload): Array<boolean> => {
 const contenders = (w: Workload, hit = hitsOf(w)) => [
   { name: "LruCache", run: service(w, "lru") },
   { name: "LruCache (w-tinylfu)", run: service(w, "w-tinylfu") },
-  {
-    name: "lru-cache in Effect.sync",
-    run: () => {
-      const cache = new LRUCache<number, number>({ max: w.capacity })
-      return Effect.runPromise(
-        loop(
-          w,
-          (key) => Effect.sync(() => Option.fromNullable(cache.get(key))),
-          (key, value) => Effect.sync(() => void cache.set(key, value))
-        )
-      )
-    }
-  },
+  lruCacheInEffect(w),
   {
     // The idiomatic get-or-set of effect's Cache: `get` runs the lookup on a miss and stores it.
     name: "effect Cache (get + lookup)",

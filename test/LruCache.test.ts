@@ -1771,36 +1771,54 @@ describe("maxSize", () => {
       })
   )
 
-  it.scoped("an entry too heavy to store is not journaled as stored: the key's record is a delete", () =>
-    Effect.gen(function* () {
-      // What a backend is asked to record, in order: as the contract says, the call itself records.
-      const records: Array<string> = []
-      const record = (line: string) => {
-        records.push(line)
-        return Effect.void
-      }
-      const recording: CachePersistence.Persistence<string, string, never, never> = {
-        [CachePersistence.PersistenceTypeId]: CachePersistence.PersistenceTypeId,
-        open: () =>
-          Effect.succeed({
-            loaded: [],
-            prepareSet: (key, value) => Either.right(`set ${key}=${value.length}`),
-            recordSet: (prepared) => record(prepared as string),
-            recordDelete: (key) => record(`delete ${key}`),
-            recordClear: () => record("clear")
-          })
-      }
-      const cache = yield* LruCache.make<string, string, never>({
-        capacity: 3,
-        ...bySize,
-        persistence: recording
+  it.scoped.each([
+    {
+      door: "set",
+      write: (cache: LruCache.LruCache<string, string, never>, key: string, value: string) =>
+        cache.set(key, value)
+    },
+    {
+      // A new key through getOrCompute, a stored one through refresh: the doors that compute.
+      door: "getOrCompute and refresh",
+      write: (cache: LruCache.LruCache<string, string, never>, key: string, value: string) =>
+        Effect.flatMap(cache.has(key), (stored) =>
+          stored
+            ? cache.refresh(key, Effect.succeed(value))
+            : Effect.asVoid(cache.getOrCompute(key, Effect.succeed(value)))
+        )
+    }
+  ])(
+    "$door: an entry too heavy to store is not journaled as stored; the key's record is a delete",
+    ({ write }) =>
+      Effect.gen(function* () {
+        // What a backend is asked to record, in order: as the contract says, the call itself records.
+        const records: Array<string> = []
+        const record = (line: string) => {
+          records.push(line)
+          return Effect.void
+        }
+        const recording: CachePersistence.Persistence<string, string, never, never> = {
+          [CachePersistence.PersistenceTypeId]: CachePersistence.PersistenceTypeId,
+          open: () =>
+            Effect.succeed({
+              loaded: [],
+              prepareSet: (key, value) => Either.right(`set ${key}=${value.length}`),
+              recordSet: (prepared) => record(prepared as string),
+              recordDelete: (key) => record(`delete ${key}`),
+              recordClear: () => record("clear")
+            })
+        }
+        const cache = yield* LruCache.make<string, string, never>({
+          capacity: 3,
+          ...bySize,
+          persistence: recording
+        })
+        yield* write(cache, "a", "xxxx")
+        yield* write(cache, "big", "x".repeat(11))
+        yield* write(cache, "a", "x".repeat(11))
+        expect(yield* cache.entries).toEqual([])
+        expect(records).toEqual(["set a=4", "delete a"])
       })
-      yield* cache.set("a", "xxxx")
-      yield* cache.set("big", "x".repeat(11))
-      yield* cache.set("a", "x".repeat(11))
-      expect(yield* cache.entries).toEqual([])
-      expect(records).toEqual(["set a=4", "delete a"])
-    })
   )
 
   it.scoped(

@@ -250,6 +250,10 @@ describe.skipIf(!available)("RedisCache", () => {
       expect(yield* cache.get("weighed-by-key")).toEqual(Option.some("yyyyyy"))
       expect((yield* cache.stats).remoteHits).toBe(3)
       expect(yield* cache.has("weighed-by-key")).toBe(true)
+      // Computed too heavy: returned and stored in Redis, not in L1.
+      expect(yield* cache.getOrCompute("computed", Effect.succeed("z".repeat(11)))).toBe("z".repeat(11))
+      expect(yield* cache.get("computed")).toEqual(Option.some("z".repeat(11)))
+      expect((yield* cache.stats).remoteHits).toBe(4)
     })
   )
 
